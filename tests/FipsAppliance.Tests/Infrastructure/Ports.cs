@@ -1,0 +1,39 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace FipsAppliance.Tests.Infrastructure;
+
+public static class Ports
+{
+    /// <summary>A free TCP port on 127.0.0.1 (asked of the kernel, released at once).</summary>
+    public static int Free()
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    /// <summary>The start of a run of <paramref name="count"/> consecutive free ports (best effort, bounded tries).</summary>
+    public static int FreeRange(int count)
+    {
+        var rnd = new Random();
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            int start = rnd.Next(20000, 60000 - count);
+            var held = new List<Socket>();
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                    held.Add(s);
+                    s.Bind(new IPEndPoint(IPAddress.Loopback, start + i));
+                }
+                return start;
+            }
+            catch (SocketException) { }
+            finally { foreach (var s in held) s.Dispose(); }
+        }
+        throw new InvalidOperationException("no free port range");
+    }
+}
