@@ -1,0 +1,195 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using FipsAppliance.Backends;
+using FipsAppliance.Frontends;
+using FipsAppliance.Runtime;
+using FipsAppliance.Upstream;
+using Microsoft.Extensions.Logging;
+
+namespace FipsAppliance.Tcp;
+
+/// <summary>
+/// mode tcp: the client's bytes to the server over TLS and back, unchanged. Either side may stop
+/// sending first (half-close): its EOF is passed on (TLS close_notify towards the server, a TCP
+/// FIN towards the client) and the other direction goes on until it ends too. `timeout client`
+/// and `timeout server` are inactivity limits on the whole session.
+/// </summary>
+internal sealed class TcpSession : TimedSession
+{
+    private const int BufferSize = 16 * 1024;
+
+    private readonly Socket _client;
+    private readonly Frontend _frontend;
+    private readonly ProxyContext _context;
+    private UpstreamConnection? _upstream;
+    private int _idleTimeoutMs;
+    private volatile bool _timedOut;
+
+    public TcpSession(Socket client, Frontend frontend, ProxyContext context)
+    {
+        _client = client;
+        _frontend = frontend;
+        _context = context;
+    }
+
+    public override void OnTimeout()
+    {
+        _timedOut = true;
+        Abort();
+    }
+
+    private void Abort()
+    {
+        try { _client.Dispose(); } catch (ObjectDisposedException) { }
+        _upstream?.Dispose();
+    }
+
+    public async Task RunAsync()
+    {
+        var accepted = DateTime.UtcNow;
+        long start = Stopwatch.GetTimestamp();
+        var backend = _frontend.Routing.Default;
+        long bytesToClient = 0, bytesToServer = 0;
+        string termination = "--";
+        long tc = -1;
+        SessionTimer.Register(this);
+        try
+        {
+            if (backend is null)
+            {
+                termination = "SC";
+                return;
+            }
+            Interlocked.Increment(ref backend.Counters.TotalSessions);
+            var t = _frontend.Config.Timeouts;
+            _idleTimeoutMs = Math.Min(t.Client ?? int.MaxValue, backend.Config.Timeouts.Server ?? int.MaxValue);
+            if (_idleTimeoutMs == int.MaxValue) _idleTimeoutMs = 0;
+
+            var result = await Connector.ConnectAsync(backend, _context.Log, CancellationToken.None);
+            tc = (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (result.Connection is null)
+            {
+                termination = "SC";
+                return;
+            }
+            _upstream = result.Connection;
+            var server = _upstream.Server;
+            Interlocked.Increment(ref server.ActiveConnections);
+            server.Counters.SessionOpened();
+            try
+            {
+                ArmTimeout(_idleTimeoutMs);
+                var up = PumpClientToServerAsync();
+                var down = PumpServerToClientAsync();
+                await Task.WhenAll(up, down);
+                bytesToServer = up.Result;
+                bytesToClient = down.Result;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                termination = _timedOut ? "cD" : "SD";
+            }
+            finally
+            {
+                Interlocked.Decrement(ref server.ActiveConnections);
+                server.Counters.SessionClosed();
+                Interlocked.Add(ref server.Counters.BytesIn, bytesToServer);
+                Interlocked.Add(ref server.Counters.BytesOut, bytesToClient);
+            }
+        }
+        finally
+        {
+            SessionTimer.Unregister(this);
+            Abort();
+            Interlocked.Add(ref _frontend.Counters.BytesIn, bytesToServer);
+            Interlocked.Add(ref _frontend.Counters.BytesOut, bytesToClient);
+            if (backend is not null)
+            {
+                Interlocked.Add(ref backend.Counters.BytesIn, bytesToServer);
+                Interlocked.Add(ref backend.Counters.BytesOut, bytesToClient);
+            }
+            if (_frontend.Config.Options.TcpLog && _context.AccessLog.Enabled
+                && !(_frontend.Config.Options.DontLogNull && bytesToServer == 0 && bytesToClient == 0))
+            {
+                var (address, port) = ProxyContext.Peer(_client);
+                _context.AccessLog.Tcp(address, port, accepted, _frontend.Name,
+                    backend?.Name ?? "<NOSRV>", _upstream?.Server.Name ?? "<NOSRV>",
+                    0, tc, (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds, bytesToClient, termination,
+                    _context.ActiveConnections, Volatile.Read(ref _frontend.Counters.CurrentSessions),
+                    backend is null ? 0 : Volatile.Read(ref backend.Counters.CurrentSessions),
+                    _upstream is null ? 0 : Volatile.Read(ref _upstream.Server.ActiveConnections), 0);
+            }
+        }
+    }
+
+    private async Task<long> PumpClientToServerAsync()
+    {
+        var upstream = _upstream!;
+        var stream = upstream.Stream;
+        long total = 0;
+        while (true)
+        {
+            // Wait for data before taking a buffer, so idle sessions hold no memory.
+            await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                int n = await _client.ReceiveAsync(buffer.AsMemory(), SocketFlags.None);
+                if (n == 0)
+                {
+                    // Client finished sending: pass the EOF on, keep reading the server's answer.
+                    if (upstream.Tls is { } tls) await tls.ShutdownAsync();
+                    upstream.Socket.Shutdown(SocketShutdown.Send);
+                    return total;
+                }
+                await stream.WriteAsync(buffer.AsMemory(0, n));
+                total += n;
+                ArmTimeout(_idleTimeoutMs);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private async Task<long> PumpServerToClientAsync()
+    {
+        var stream = _upstream!.Stream;
+        long total = 0;
+        while (true)
+        {
+#pragma warning disable CA2022 // a zero-byte read only waits for data; nothing is lost
+            await stream.ReadAsync(Memory<byte>.Empty);
+#pragma warning restore CA2022
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                int n = await stream.ReadAsync(buffer.AsMemory());
+                if (n == 0)
+                {
+                    _client.Shutdown(SocketShutdown.Send);
+                    return total;
+                }
+                await SendAllAsync(_client, buffer.AsMemory(0, n));
+                total += n;
+                ArmTimeout(_idleTimeoutMs);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    internal static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            int n = await socket.SendAsync(data, SocketFlags.None);
+            data = data[n..];
+        }
+    }
+}
