@@ -19,6 +19,8 @@ internal static class CommandLine
         /// <summary>Null: use DefaultIniPath when it exists.</summary>
         public string? IniPath { get; set; }
         public bool CheckOnly { get; set; }
+        /// <summary>`--dump-config` (with -c): print the bound model as a normalised cfg.</summary>
+        public bool DumpConfig { get; set; }
         public bool Quiet { get; set; }
         public string? Command { get; set; }
         public List<string> Operands { get; } = [];
@@ -38,6 +40,7 @@ internal static class CommandLine
                 case "--ini": a.IniPath = Next(args, ref i, arg); break;
                 case "-c": a.CheckOnly = true; break;
                 case "-q": a.Quiet = true; break;
+                case "--dump-config": a.DumpConfig = true; break;
                 case "--ca-file": a.CaFile = Next(args, ref i, arg); break;
                 case "--sni": a.Sni = Next(args, ref i, arg); break;
                 case "-v" or "-vv" or "--version":
@@ -85,7 +88,7 @@ internal static class CommandLine
     }
 
     public const string Usage = """
-        Usage: datadog-fips-proxy [-f <cfgfile>] [--ini <inifile>] [-c] [-q]
+        Usage: datadog-fips-proxy [-f <cfgfile>] [--ini <inifile>] [-c [--dump-config]] [-q]
                datadog-fips-proxy fips-status [--ini <inifile>]
                datadog-fips-proxy tls-probe <host>:<port> [--ca-file <bundle>] [--sni <name>] [-f <cfgfile>]
                datadog-fips-proxy -v | --help
@@ -97,6 +100,7 @@ internal static class CommandLine
           --ini <file>   appliance settings: FIPS module paths, ports, log format
                          (default /etc/datadog-fips-proxy/datadog-fips-proxy.ini when present)
           -c             check the configuration and exit: 0 valid, 1 invalid
+          --dump-config  with -c: print the configuration as bound, every inherited value spelled out
           -q             quiet: no warnings or notices on the terminal
           -v             print the version and exit
 

@@ -14,7 +14,13 @@ internal static class Commands
     {
         var loaded = ConfigLoader.Load(a.CfgPath, IniPath(a), Console.Error, a.Quiet);
         if (loaded is null) return 1;
-        if (!a.Quiet) Console.Out.WriteLine("Configuration file is valid");
+        if (a.DumpConfig) Console.Out.Write(Configuration.Cfg.CfgDump.ToText(loaded));
+        // HAProxy's -c wording, both on stdout; -q keeps only the exit status.
+        if (!a.Quiet)
+        {
+            if (loaded.Warnings > 0) Console.Out.WriteLine("Warnings were found.");
+            Console.Out.WriteLine("Configuration file is valid");
+        }
         return 0;
     }
 

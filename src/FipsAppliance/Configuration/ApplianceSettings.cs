@@ -3,7 +3,8 @@ namespace FipsAppliance.Configuration;
 // The appliance settings HAProxy has no words for, from an INI file
 // (/etc/datadog-fips-proxy/datadog-fips-proxy.ini by default, `--ini <file>` to name another)
 // and from the environment variables the vendor's containers set. Precedence: environment > ini >
-// built-in defaults. Bound by the configuration binding source generator.
+// built-in defaults. Bound by the configuration binding source generator (settable properties:
+// see ProxyConfig.cs for why not init). INI keys are the property names in snake_case.
 //
 //   [fips]
 //   openssl_conf = /opt/datadog-fips-proxy/embedded/ssl/openssl.cnf
@@ -17,24 +18,24 @@ namespace FipsAppliance.Configuration;
 
 public sealed class ApplianceSettings
 {
-    public FipsSettings Fips { get; init; } = new();
-    public PortSettings Ports { get; init; } = new();
-    public LogSettings Log { get; init; } = new();
+    public FipsSettings Fips { get; set; } = new();
+    public PortSettings Ports { get; set; } = new();
+    public LogSettings Log { get; set; } = new();
 }
 
 public sealed class FipsSettings
 {
     /// <summary>Null = derived from the binary's location: &lt;exe&gt;/../embedded/ssl/openssl.cnf.</summary>
-    public string? OpenSslConf { get; init; }
-    public string? Module { get; init; }
-    public string? ModuleConf { get; init; }
+    public string? OpenSslConf { get; set; }
+    public string? Module { get; set; }
+    public string? ModuleConf { get; set; }
 }
 
 public sealed class PortSettings
 {
-    public string? LocalAddress { get; init; }
+    public string? LocalAddress { get; set; }
     /// <summary>The first port of the 16-port range; the cfg's 9803-9818 binds move with it.</summary>
-    public int RangeStart { get; init; } = DefaultRangeStart;
+    public int RangeStart { get; set; } = DefaultRangeStart;
 
     public const int DefaultRangeStart = 9803;
     public const int RangeLength = 16;
@@ -44,5 +45,5 @@ public enum LogFormat { Auto, Journald, Plain }
 
 public sealed class LogSettings
 {
-    public LogFormat Format { get; init; } = LogFormat.Auto;
+    public LogFormat Format { get; set; } = LogFormat.Auto;
 }

@@ -3,8 +3,12 @@ namespace FipsAppliance.Configuration;
 // What the user wrote, validated and bound: the whole .cfg file plus the appliance settings.
 //
 // These types are the binding targets of the configuration binding source generator, so they
-// follow its rules: classes with public init-only properties, arrays (never IReadOnlyList: the
-// generator silently skips init-only interface collections), enums bound from their names.
+// follow its rules: classes with public settable properties, arrays, enums bound from their names.
+// Two traps measured on Microsoft.Extensions.Configuration.Binder 10.0.12 (read the generated
+// BindingExtensions.g.cs): an init-only property is never assigned (the generator binds into a
+// temporary and drops it, with no SYSLIB warning), so these are `set`, and treated as read-only
+// by convention after binding; an array is bound by APPENDING to its initial value, so every array
+// here starts empty and the cfg parser writes the full value (e.g. ServerLine.InitAddr).
 // Nothing here is alive: listeners, server state and connection pools live in the runtime model
 // built from this, so a reload can bind a new ProxyConfig and swap the live model without
 // touching connections in flight.
@@ -17,12 +21,12 @@ namespace FipsAppliance.Configuration;
 /// <summary>The root bound from the cfg provider.</summary>
 public sealed class ProxyConfig
 {
-    public GlobalSection Global { get; init; } = new();
+    public GlobalSection Global { get; set; } = new();
 
     /// <summary>frontend, backend and listen sections in file order.</summary>
-    public ProxySection[] Proxies { get; init; } = [];
+    public ProxySection[] Proxies { get; set; } = [];
 
-    public ResolversSection[] Resolvers { get; init; } = [];
+    public ResolversSection[] Resolvers { get; set; } = [];
 }
 
 /// <summary>Where a line came from, for `[file:line]` in messages after parsing.</summary>
@@ -35,47 +39,47 @@ public interface ISourceLine
 public sealed class GlobalSection
 {
     /// <summary>`maxconn`: process-wide limit on concurrent client connections; 0 = not set.</summary>
-    public int MaxConn { get; init; }
+    public int MaxConn { get; set; }
 
     /// <summary>`log` lines of the global section (proxies with `log global` use them).</summary>
-    public LogTarget[] Logs { get; init; } = [];
+    public LogTarget[] Logs { get; set; } = [];
 
-    public StatsSocket[] StatsSockets { get; init; } = [];
+    public StatsSocket[] StatsSockets { get; set; } = [];
 
     /// <summary>`ssl-default-server-ciphers`: OpenSSL cipher list for TLS 1.2 and below.</summary>
-    public string? SslDefaultServerCiphers { get; init; }
+    public string? SslDefaultServerCiphers { get; set; }
 
     /// <summary>`ssl-default-server-ciphersuites`: TLS 1.3 suites.</summary>
-    public string? SslDefaultServerCiphersuites { get; init; }
+    public string? SslDefaultServerCiphersuites { get; set; }
 
-    public SslOptions SslDefaultServerOptions { get; init; } = new();
+    public SslOptions SslDefaultServerOptions { get; set; } = new();
 
-    public SslOptions SslDefaultBindOptions { get; init; } = new();
+    public SslOptions SslDefaultBindOptions { get; set; } = new();
 }
 
 /// <summary>One `log` line: `log <target> [len <n>] [format <f>] <facility> [<level> [<minlevel>]]`, or `log global`.</summary>
 public sealed class LogTarget : ISourceLine
 {
     /// <summary>`stdout`, `stderr`, an `ip[:port]` (UDP syslog, port 514 by default) or a unix socket path.</summary>
-    public string Target { get; init; } = "";
-    public string Facility { get; init; } = "local0";
+    public string Target { get; set; } = "";
+    public string Facility { get; set; } = "local0";
     /// <summary>Highest severity name sent (emerg..debug); null = all.</summary>
-    public string? Level { get; init; }
-    public string? MinLevel { get; init; }
+    public string? Level { get; set; }
+    public string? MinLevel { get; set; }
     /// <summary>`format`: rfc3164 (default), rfc5424, short, raw, ...</summary>
-    public string? Format { get; init; }
-    public string File { get; init; } = "";
-    public int Line { get; init; }
+    public string? Format { get; set; }
+    public string File { get; set; } = "";
+    public int Line { get; set; }
 }
 
 /// <summary>`stats socket <path> [mode <m>] [level <l>] ...`.</summary>
 public sealed class StatsSocket : ISourceLine
 {
-    public string Path { get; init; } = "";
-    public string? Mode { get; init; }
-    public string? Level { get; init; }
-    public string File { get; init; } = "";
-    public int Line { get; init; }
+    public string Path { get; set; } = "";
+    public string? Mode { get; set; }
+    public string? Level { get; set; }
+    public string File { get; set; } = "";
+    public int Line { get; set; }
 }
 
 /// <summary>
@@ -85,11 +89,11 @@ public sealed class StatsSocket : ISourceLine
 /// </summary>
 public sealed class SslOptions
 {
-    public string? MinVersion { get; init; }
-    public string? MaxVersion { get; init; }
-    public bool NoTlsTickets { get; init; }
+    public string? MinVersion { get; set; }
+    public string? MaxVersion { get; set; }
+    public bool NoTlsTickets { get; set; }
     /// <summary>The words as written, for messages and `fips-status`.</summary>
-    public string[] Words { get; init; } = [];
+    public string[] Words { get; set; } = [];
 }
 
 public enum ProxyKind { Frontend, Backend, Listen }
@@ -101,72 +105,72 @@ public enum BalanceAlgorithm { RoundRobin, First, LeastConn }
 /// <summary>A `frontend`, `backend` or `listen` section after `defaults` were applied.</summary>
 public sealed class ProxySection : ISourceLine
 {
-    public string Name { get; init; } = "";
-    public ProxyKind Kind { get; init; }
-    public string File { get; init; } = "";
+    public string Name { get; set; } = "";
+    public ProxyKind Kind { get; set; }
+    public string File { get; set; } = "";
     /// <summary>Line of the section header.</summary>
-    public int Line { get; init; }
+    public int Line { get; set; }
 
     /// <summary>HAProxy's default when no `mode` is given anywhere is tcp.</summary>
-    public ProxyMode Mode { get; init; } = ProxyMode.Tcp;
+    public ProxyMode Mode { get; set; } = ProxyMode.Tcp;
 
-    public BindLine[] Binds { get; init; } = [];
+    public BindLine[] Binds { get; set; } = [];
 
     /// <summary>`maxconn` of a frontend/listen; 0 = not set.</summary>
-    public int MaxConn { get; init; }
+    public int MaxConn { get; set; }
 
     /// <summary>`log global` was given (or inherited from defaults).</summary>
-    public bool LogGlobal { get; init; }
-    public LogTarget[] Logs { get; init; } = [];
+    public bool LogGlobal { get; set; }
+    public LogTarget[] Logs { get; set; } = [];
 
-    public ProxyOptions Options { get; init; } = new();
-    public ProxyTimeouts Timeouts { get; init; } = new();
+    public ProxyOptions Options { get; set; } = new();
+    public ProxyTimeouts Timeouts { get; set; } = new();
 
     // --- frontend side ---
-    public string? DefaultBackend { get; init; }
-    public string? DefaultBackendFile { get; init; }
-    public int DefaultBackendLine { get; init; }
+    public string? DefaultBackend { get; set; }
+    public string? DefaultBackendFile { get; set; }
+    public int DefaultBackendLine { get; set; }
     /// <summary>Named and anonymous ACLs. Anonymous `{ ... }` ones get a generated name starting with '{'.</summary>
-    public AclLine[] Acls { get; init; } = [];
-    public UseBackendRule[] UseBackends { get; init; } = [];
-    public StatsSettings Stats { get; init; } = new();
+    public AclLine[] Acls { get; set; } = [];
+    public UseBackendRule[] UseBackends { get; set; } = [];
+    public StatsSettings Stats { get; set; } = new();
 
     // --- backend side ---
-    public BalanceAlgorithm Balance { get; init; } = BalanceAlgorithm.RoundRobin;
+    public BalanceAlgorithm Balance { get; set; } = BalanceAlgorithm.RoundRobin;
     /// <summary>`retries`: connection attempts after the first. HAProxy's default is 3.</summary>
-    public int Retries { get; init; } = 3;
+    public int Retries { get; set; } = 3;
     /// <summary>`server` lines and expanded `server-template` slots, in order.</summary>
-    public ServerLine[] Servers { get; init; } = [];
+    public ServerLine[] Servers { get; set; } = [];
 }
 
 public sealed class ProxyOptions
 {
-    public bool DontLogNull { get; init; }
-    public bool Redispatch { get; init; }
-    public bool TcpLog { get; init; }
-    public bool HttpLog { get; init; }
+    public bool DontLogNull { get; set; }
+    public bool Redispatch { get; set; }
+    public bool TcpLog { get; set; }
+    public bool HttpLog { get; set; }
 }
 
 /// <summary>Timeouts in milliseconds; null = not set (HAProxy then waits forever, and warns).</summary>
 public sealed class ProxyTimeouts
 {
-    public int? Client { get; init; }
-    public int? Server { get; init; }
-    public int? Connect { get; init; }
-    public int? HttpRequest { get; init; }
-    public int? HttpKeepAlive { get; init; }
-    public int? Check { get; init; }
-    public int? Queue { get; init; }
+    public int? Client { get; set; }
+    public int? Server { get; set; }
+    public int? Connect { get; set; }
+    public int? HttpRequest { get; set; }
+    public int? HttpKeepAlive { get; set; }
+    public int? Check { get; set; }
+    public int? Queue { get; set; }
 }
 
 /// <summary>One address of a `bind` line (a line with `a:1,b:2` gives several).</summary>
 public sealed class BindLine : ISourceLine
 {
     /// <summary>As written after ${VAR} expansion: an IPv4/IPv6 literal, a host name, or "*" / "" for any.</summary>
-    public string Address { get; init; } = "";
-    public int Port { get; init; }
-    public string File { get; init; } = "";
-    public int Line { get; init; }
+    public string Address { get; set; } = "";
+    public int Port { get; set; }
+    public string File { get; set; } = "";
+    public int Line { get; set; }
 }
 
 public enum AclCriterion { Path, PathBeg, PathEnd }
@@ -174,12 +178,12 @@ public enum AclCriterion { Path, PathBeg, PathEnd }
 /// <summary>`acl <name> <criterion> [-i] [--] <pattern> ...` (lines with the same name are ORed).</summary>
 public sealed class AclLine : ISourceLine
 {
-    public string Name { get; init; } = "";
-    public AclCriterion Criterion { get; init; }
-    public bool IgnoreCase { get; init; }
-    public string[] Patterns { get; init; } = [];
-    public string File { get; init; } = "";
-    public int Line { get; init; }
+    public string Name { get; set; } = "";
+    public AclCriterion Criterion { get; set; }
+    public bool IgnoreCase { get; set; }
+    public string[] Patterns { get; set; } = [];
+    public string File { get; set; } = "";
+    public int Line { get; set; }
 }
 
 /// <summary>
@@ -189,20 +193,20 @@ public sealed class AclLine : ISourceLine
 /// </summary>
 public sealed class UseBackendRule : ISourceLine
 {
-    public string Backend { get; init; } = "";
-    public bool Unless { get; init; }
-    public string Condition { get; init; } = "";
-    public string File { get; init; } = "";
-    public int Line { get; init; }
+    public string Backend { get; set; } = "";
+    public bool Unless { get; set; }
+    public string Condition { get; set; } = "";
+    public string File { get; set; } = "";
+    public int Line { get; set; }
 }
 
 /// <summary>`stats enable`, `stats uri` (and friends) of a listen/frontend/backend.</summary>
 public sealed class StatsSettings
 {
-    public bool Enable { get; init; }
+    public bool Enable { get; set; }
     /// <summary>HAProxy's default is "/haproxy?stats".</summary>
-    public string Uri { get; init; } = "/haproxy?stats";
-    public int? RefreshSeconds { get; init; }
+    public string Uri { get; set; } = "/haproxy?stats";
+    public int? RefreshSeconds { get; set; }
 }
 
 public enum VerifyMode { Required, None }
@@ -212,84 +216,85 @@ public enum VerifyMode { Required, None }
 /// </summary>
 public sealed class ServerLine : ISourceLine
 {
-    public string Name { get; init; } = "";
+    public string Name { get; set; } = "";
     /// <summary>Host name or IP literal as written (without the port).</summary>
-    public string Address { get; init; } = "";
+    public string Address { get; set; } = "";
     /// <summary>0 when the line gave no port (HAProxy then uses the client's destination port).</summary>
-    public int Port { get; init; }
+    public int Port { get; set; }
     /// <summary>Set for slots of a `server-template`: its prefix; all slots share Address.</summary>
-    public string? Template { get; init; }
-    public string File { get; init; } = "";
-    public int Line { get; init; }
+    public string? Template { get; set; }
+    public string File { get; set; } = "";
+    public int Line { get; set; }
 
-    public bool Disabled { get; init; }
-    public int MaxConn { get; init; }
-    public int Weight { get; init; } = 1;
+    public bool Disabled { get; set; }
+    public int MaxConn { get; set; }
+    public int Weight { get; set; } = 1;
 
     // --- health checks ---
-    public bool Check { get; init; }
+    public bool Check { get; set; }
     /// <summary>ms between checks; HAProxy's default 2000.</summary>
-    public int Inter { get; init; } = 2000;
-    public int Fall { get; init; } = 3;
-    public int Rise { get; init; } = 2;
+    public int Inter { get; set; } = 2000;
+    public int Fall { get; set; } = 3;
+    public int Rise { get; set; } = 2;
     /// <summary>`port`: the port checks go to; 0 = the server's port.</summary>
-    public int CheckPort { get; init; }
-    public bool CheckSsl { get; init; }
+    public int CheckPort { get; set; }
+    public bool CheckSsl { get; set; }
 
     // --- TLS to the server ---
-    public bool Ssl { get; init; }
-    public VerifyMode Verify { get; init; } = VerifyMode.Required;
+    public bool Ssl { get; set; }
+    public VerifyMode Verify { get; set; } = VerifyMode.Required;
     /// <summary>Absolute path of the CA bundle (resolved with default-path).</summary>
-    public string? CaFile { get; init; }
+    public string? CaFile { get; set; }
     /// <summary>`sni` as written: a sample expression, only `str(<name>)` is supported.</summary>
-    public string? Sni { get; init; }
+    public string? Sni { get; set; }
     /// <summary>`verifyhost`: the name the certificate must carry.</summary>
-    public string? VerifyHost { get; init; }
-    public string? Ciphers { get; init; }
-    public string? Ciphersuites { get; init; }
+    public string? VerifyHost { get; set; }
+    public string? Ciphers { get; set; }
+    public string? Ciphersuites { get; set; }
     /// <summary>Server-line ssl options merged over ssl-default-server-options.</summary>
-    public SslOptions SslOptions { get; init; } = new();
+    public SslOptions SslOptions { get; set; } = new();
 
     // --- DNS ---
-    public string? Resolvers { get; init; }
-    /// <summary>`init-addr` methods in order: last, libc, none, or IP literals. Default "last,libc".</summary>
-    public string[] InitAddr { get; init; } = ["last", "libc"];
+    public string? Resolvers { get; set; }
+    /// <summary>`init-addr` methods in order: last, libc, none, or IP literals. The parser writes
+    /// HAProxy's default "last,libc" when the line says nothing (empty here: arrays bind by appending).</summary>
+    public string[] InitAddr { get; set; } = [];
     /// <summary>"ipv4" or "ipv6" (HAProxy's default).</summary>
-    public string ResolvePrefer { get; init; } = "ipv6";
+    public string ResolvePrefer { get; set; } = "ipv6";
 }
 
 /// <summary>A `resolvers` section.</summary>
 public sealed class ResolversSection : ISourceLine
 {
-    public string Name { get; init; } = "";
-    public string File { get; init; } = "";
-    public int Line { get; init; }
-    public Nameserver[] Nameservers { get; init; } = [];
-    public bool ParseResolvConf { get; init; }
-    public int ResolveRetries { get; init; } = 3;
+    public string Name { get; set; } = "";
+    public string File { get; set; } = "";
+    public int Line { get; set; }
+    public Nameserver[] Nameservers { get; set; } = [];
+    public bool ParseResolvConf { get; set; }
+    public int ResolveRetries { get; set; } = 3;
     /// <summary>ms; HAProxy's defaults: resolve 1s, retry 1s.</summary>
-    public int TimeoutResolve { get; init; } = 1000;
-    public int TimeoutRetry { get; init; } = 1000;
+    public int TimeoutResolve { get; set; } = 1000;
+    public int TimeoutRetry { get; set; } = 1000;
     /// <summary>`hold <status> <period>`: ms per status (nx, other, refused, timeout, valid, obsolete).</summary>
-    public ResolverHold Hold { get; init; } = new();
-    public int AcceptedPayloadSize { get; init; } = 512;
+    public ResolverHold Hold { get; set; } = new();
+    public int AcceptedPayloadSize { get; set; } = 512;
 }
 
 public sealed class Nameserver : ISourceLine
 {
-    public string Name { get; init; } = "";
-    public string Address { get; init; } = "";
-    public int Port { get; init; } = 53;
-    public string File { get; init; } = "";
-    public int Line { get; init; }
+    public string Name { get; set; } = "";
+    public string Address { get; set; } = "";
+    public int Port { get; set; } = 53;
+    public string File { get; set; } = "";
+    public int Line { get; set; }
 }
 
 public sealed class ResolverHold
 {
-    public int Nx { get; init; } = 30000;
-    public int Other { get; init; } = 30000;
-    public int Refused { get; init; } = 30000;
-    public int Timeout { get; init; } = 30000;
-    public int Valid { get; init; } = 10000;
-    public int Obsolete { get; init; } = 0;
+    public int Nx { get; set; } = 30000;
+    public int Other { get; set; } = 30000;
+    public int Refused { get; set; } = 30000;
+    public int Timeout { get; set; } = 30000;
+    public int Valid { get; set; } = 10000;
+    public int Obsolete { get; set; } = 0;
 }
