@@ -14,7 +14,7 @@ MODULE="$EMB/lib/ossl-modules/fips.so"
 [ -f "$MODULE" ] || { echo "fipsinstall: no FIPS module at $MODULE" >&2; exit 1; }
 mkdir -p "$EMB/ssl"
 # The system openssl command runs the install; it needs no FIPS config of its own.
-OPENSSL_CONF=/dev/null openssl fipsinstall -module "$MODULE" -provider_name fips \
+OPENSSL_CONF=/dev/null openssl fipsinstall -quiet -module "$MODULE" -provider_name fips \
   -out "$EMB/ssl/fipsmodule.cnf.tmp"
 mv "$EMB/ssl/fipsmodule.cnf.tmp" "$EMB/ssl/fipsmodule.cnf"
 cat > "$EMB/ssl/openssl.cnf.tmp" <<CNF
