@@ -87,6 +87,18 @@ public class HtmlStatsTests
     }
 
     [Test]
+    public async Task Needs_nothing_from_outside()
+    {
+        string html = FakeStats.Render(FakeStats.Appliance(), StatsFormat.Html);
+
+        // Served from loopback on hosts that may reach nothing but the intake: no scripts, no fetched assets.
+        await Assert.That(html).DoesNotContain("<script");
+        await Assert.That(html).DoesNotContain("src=");
+        await Assert.That(html).DoesNotContain("<link");
+        await Assert.That(html).DoesNotContain("://");
+    }
+
+    [Test]
     public async Task Links_to_its_csv_under_the_stats_uri()
     {
         string html = FakeStats.Render(FakeStats.Appliance(), StatsFormat.Html, FakeStats.Options with { StatsUri = "/haproxy?stats" });
