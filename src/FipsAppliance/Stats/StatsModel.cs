@@ -15,6 +15,10 @@ public interface IStatsSource
     DateTimeOffset StartedAt { get; }
     /// <summary>The FIPS module line (provider, version, validation) shown at the top of the page.</summary>
     string FipsSummary { get; }
+    /// <summary>The FIPS provider's own name ("OpenSSL FIPS Provider"), for the Prometheus fips_info labels; "" if unknown.</summary>
+    string FipsProvider => "";
+    /// <summary>The FIPS provider's version ("3.1.2"), for the Prometheus fips_info labels; "" if unknown.</summary>
+    string FipsProviderVersion => "";
     long CurrentConnections { get; }
     int MaxConn { get; }
 
