@@ -1,5 +1,6 @@
 using System.Net;
 using FipsAppliance.Configuration;
+using FipsAppliance.Fips;
 using FipsAppliance.Stats;
 using FipsAppliance.Upstream;
 
@@ -16,7 +17,7 @@ internal sealed class Server : IServerStats
     private long _lastChangeTicks = Environment.TickCount64;
     private ServerStatus _status;
 
-    public Server(Backend backend, ServerLine config, ServerTls tls)
+    public Server(Backend backend, ServerLine config, TlsPolicy? tls)
     {
         Backend = backend;
         Config = config;
@@ -27,7 +28,8 @@ internal sealed class Server : IServerStats
 
     public Backend Backend { get; }
     public ServerLine Config { get; }
-    public ServerTls Tls { get; }
+    /// <summary>The TLS policy for this server line; null only for a server without `ssl`.</summary>
+    public TlsPolicy? Tls { get; }
     public UpstreamPool Pool { get; }
     public TrafficCounters Counters { get; } = new();
 

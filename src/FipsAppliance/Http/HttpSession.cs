@@ -168,7 +168,7 @@ internal sealed partial class HttpSession : TimedSession
         var path = _request.Path.Of(_in);
 
         // --- 2. the stats page, answered here ---
-        if (_frontend.Config.Stats.Enable && _context.Stats is { } stats && stats.TryServe(path, _frontend.Config.Stats, out var page2))
+        if (_frontend.Config.Stats.Enable && _context.Stats is { } stats && stats.TryServe(_request.Target.Of(_in), _frontend.Config.Stats, out var page2))
         {
             bool keep = _request.KeepAlive && _request.BodyFraming == BodyFraming.None;
             ConsumeRequestBytes(_request.HeadEnd);

@@ -18,12 +18,21 @@ internal readonly struct StatsReply(byte[] body, string contentType)
     }
 }
 
-/// <summary>Serves the stats page of a `stats enable` proxy from the live model. STUB until the renderers land.</summary>
+/// <summary>
+/// Answers requests for a `stats enable` proxy's `stats uri` (HTML, `;csv`) and `/metrics`
+/// (Prometheus) from the live model, on the session that received them.
+/// </summary>
 internal sealed class StatsService(IStatsSource source)
 {
-    public bool TryServe(ReadOnlySpan<byte> path, StatsSettings settings, out StatsReply reply)
+    public bool TryServe(ReadOnlySpan<byte> target, StatsSettings settings, out StatsReply reply)
     {
-        reply = new StatsReply(Encoding.UTF8.GetBytes($"datadog-fips-proxy {source.Version}\n"), "text/plain");
+        if (!StatsPage.TryMatch(target, settings.Uri, out StatsRequest request))
+        {
+            reply = default;
+            return false;
+        }
+        var options = new StatsPageOptions(DateTimeOffset.UtcNow, settings.RefreshSeconds, request.NoRefresh, settings.Uri);
+        reply = new StatsReply(StatsPage.Render(source, request.Format, options), StatsPage.ContentType(request.Format));
         return true;
     }
 }

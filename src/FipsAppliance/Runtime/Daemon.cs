@@ -37,7 +37,17 @@ internal static partial class Daemon
         LogFips(log, report.ToLogLine());
 
         var context = new ProxyContext(log, new AccessLog(loggerFactory.CreateLogger(Logs.AccessCategory)));
-        using var runtime = new ProxyRuntime(loaded.Proxy, context, report.ToLogLine());
+        ProxyRuntime built;
+        try
+        {
+            built = new ProxyRuntime(loaded.Proxy, context, report);
+        }
+        catch (TlsPolicyException e)
+        {
+            LogBindFailed(log, e.Message);
+            return 1;
+        }
+        using var runtime = built;
         context.Stats = new Http.StatsService(runtime);
         if (runtime.Bind() is { } bindError)
         {

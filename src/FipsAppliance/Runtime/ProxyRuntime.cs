@@ -3,11 +3,11 @@ using System.Net.Sockets;
 using FipsAppliance.Backends;
 using FipsAppliance.Backends.Dns;
 using FipsAppliance.Configuration;
+using FipsAppliance.Fips;
 using FipsAppliance.Frontends;
 using FipsAppliance.Http;
 using FipsAppliance.Stats;
 using FipsAppliance.Tcp;
-using FipsAppliance.Upstream;
 using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Runtime;
@@ -27,10 +27,12 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly List<Task> _acceptLoops = [];
 
-    public ProxyRuntime(ProxyConfig config, ProxyContext context, string fipsSummary)
+    public ProxyRuntime(ProxyConfig config, ProxyContext context, FipsReport fips)
     {
         _context = context;
-        FipsSummary = fipsSummary;
+        FipsSummary = fips.ToLogLine();
+        FipsProvider = fips.ProviderName;
+        FipsProviderVersion = fips.ProviderVersion;
         MaxConn = config.Global.MaxConn;
         _globalLimit = config.Global.MaxConn > 0 ? new ConnectionLimit(config.Global.MaxConn) : null;
 
@@ -38,7 +40,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
         {
             if (p.Kind == ProxyKind.Frontend) continue;
             var backend = new Backend(p);
-            backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, new ServerTls(config.Global, s)))];
+            backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? TlsPolicy.For(s, config.Global) : null))];
             _backends.Add(backend);
         }
         foreach (var p in config.Proxies)
@@ -218,6 +220,8 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
     public int ProcessId => Environment.ProcessId;
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
     public string FipsSummary { get; }
+    public string FipsProvider { get; }
+    public string FipsProviderVersion { get; }
     public long CurrentConnections => _context.ActiveConnections;
     public int MaxConn { get; }
     public IReadOnlyList<IFrontendStats> Frontends => _frontends;

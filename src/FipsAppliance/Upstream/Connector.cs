@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using FipsAppliance.Backends;
+using FipsAppliance.Fips;
 using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Upstream;
@@ -90,17 +91,16 @@ internal static partial class Connector
             return new(null, ConnectError.Connect, SocketReason(e.SocketErrorCode));
         }
 
-        if (!server.Tls.Enabled)
+        if (server.Tls is not { } policy)
         {
             // Plain servers are only reached by cfgs that say so (no `ssl`); the intake path always has TLS.
             return new(new UpstreamConnection(server, socket, null), ConnectError.None, null);
         }
 
         var stream = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
-        var failure = new HandshakeFailure();
         try
         {
-            await stream.AuthenticateAsClientAsync(server.Tls.CreateOptions(failure), timeout.Token);
+            await stream.AuthenticateAsClientAsync(policy.Options, timeout.Token);
             Interlocked.Increment(ref server.Counters.TlsHandshakes);
             return new(new UpstreamConnection(server, socket, stream), ConnectError.None, null);
         }
@@ -112,15 +112,8 @@ internal static partial class Connector
         catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
         {
             await stream.DisposeAsync();
-            string reason = failure.Reason ?? "SSL handshake failure: " + Innermost(e).Message;
-            return new(null, ConnectError.Tls, reason);
+            return new(null, ConnectError.Tls, "SSL handshake failure: " + TlsPolicy.DescribeFailure(stream, e));
         }
-    }
-
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e;
     }
 
     // HAProxy's wording for layer-4 failures, which users know from its logs.
