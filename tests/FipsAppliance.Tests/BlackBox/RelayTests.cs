@@ -199,28 +199,6 @@ public class RelayTests(ShippedEnvironment env)
     [Test]
     [Arguments(Relay.Ours)]
     [Arguments(Relay.HaProxy)]
-    public async Task Reuses_one_upstream_connection_for_sequential_requests(Relay which)
-    {
-        const int n = 20;
-        var relay = await env.RelayAsync(which);
-        var id = Payloads.NewTestId();
-        await using var c = await RawHttp.ConnectAsync(relay.MetricsPort);
-        for (int i = 0; i < n; i++)
-        {
-            await c.SendAsync(RawHttp.Post("/api/v2/series", "127.0.0.1", id, 2) + "{}");
-            await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
-        }
-        var seen = await env.Intake.WaitForAsync(id, n, TimeSpan.FromSeconds(5));
-
-        await Assert.That(seen.Count).IsEqualTo(n);
-        // One intake connection is one TLS handshake: tests in this class run side by side, so the
-        // intake's global handshake counter cannot be read per test, its connection ids can.
-        await Assert.That(seen.Select(r => r.ConnectionId).Distinct().Count()).IsEqualTo(1);
-    }
-
-    [Test]
-    [Arguments(Relay.Ours)]
-    [Arguments(Relay.HaProxy)]
     public async Task Serves_the_stats_page_and_its_csv(Relay which)
     {
         var relay = await env.RelayAsync(which);

@@ -60,7 +60,7 @@ public sealed class RelayUnderTest : IAsyncDisposable
         var relay = Launch(which, cfg, caBundlePem, portRangeStart);
         try
         {
-            await relay.WaitForBindsAsync(TimeSpan.FromSeconds(10));
+            await relay.WaitForBindsAsync(TimeSpan.FromSeconds(20));
             return relay;
         }
         catch
