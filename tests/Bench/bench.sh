@@ -12,7 +12,10 @@
 #   BENCH_SIZES="1024 262144"  body sizes in bytes           BENCH_CONNECTIONS=64  BENCH_THREADS=2
 #   BENCH_NGINX_WORKERS=auto   intake worker processes       BENCH_PORT_OFFSET=20000 (98xx -> 298xx)
 #   BENCH_OURS=artifacts/bin/datadog-fips-proxy   BENCH_HAPROXY=/usr/sbin/haproxy
-#   BENCH_CFG=<file>       a cfg template instead of the derived one (@INTAKE_PORT@ @CA@ @FRONT_PORT@)
+#   (BENCH_OURS=tests/Bench/haproxy-as-ours.sh is an A/A control: the ratios then measure noise)
+#   BENCH_EXAMPLE=<file>   the cfg to derive from (default src/dist/datadog-fips-proxy.cfg.example;
+#                          tests/Bench/relay.cfg.in stands in while that file is absent)
+#   BENCH_CFG=<file>       a cfg template used as is (@INTAKE_PORT@ @CA@ @FRONT_PORT@)
 #   BENCH_KEEP=1           keep the run directory (logs, cfg, certificates) for inspection
 set -euo pipefail
 
@@ -30,7 +33,7 @@ NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
 OFFSET=${BENCH_PORT_OFFSET:-20000}
 OURS=${BENCH_OURS:-$ROOT/artifacts/bin/datadog-fips-proxy}
 HAPROXY=${BENCH_HAPROXY:-/usr/sbin/haproxy}
-EXAMPLE="$ROOT/src/dist/datadog-fips-proxy.cfg.example"
+EXAMPLE=${BENCH_EXAMPLE:-$ROOT/src/dist/datadog-fips-proxy.cfg.example}
 TCK=$(getconf CLK_TCK)
 export DD_FIPS_LOCAL_ADDRESS=127.0.0.1   # what the shipped cfg's presetenv means; never a wildcard here
 
@@ -104,7 +107,7 @@ if [ -n "${BENCH_CFG:-}" ]; then
 elif [ -f "$EXAMPLE" ]; then
   awk -v PORT_OFFSET="$OFFSET" -v INTAKE_PORT="$INTAKE_PORT" -v CA="$RUN/ca.pem" \
       -f "$HERE/derive-cfg.awk" "$EXAMPLE" > "$CFG"
-  CFG_ORIGIN="src/dist/datadog-fips-proxy.cfg.example, derived by tests/Bench/derive-cfg.awk"
+  CFG_ORIGIN="${EXAMPLE#"$ROOT"/}, derived by tests/Bench/derive-cfg.awk"
 else
   fill "$HERE/relay.cfg.in" "$CFG"
   CFG_ORIGIN="tests/Bench/relay.cfg.in (the shipped example is not in this tree yet)"
@@ -172,7 +175,12 @@ start_relay() {  # start_relay ours|haproxy ; sets RELAY_PID; on failure returns
   RELAY_PID=$!
   STARTED+=("$RELAY_PID")
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$RELAY_PID" 2>/dev/null || { WHY="exited at start: $(tail -n1 "$RUN/$which.log" 2>/dev/null)"; return 1; }
+    if ! kill -0 "$RELAY_PID" 2>/dev/null; then
+      local rc=0; wait "$RELAY_PID" 2>/dev/null || rc=$?
+      WHY="exited at start with status $rc: $(grep -v '^[[:space:]]*$' "$RUN/$which.log" 2>/dev/null | tail -n2 | tr '\n' ' ')"
+      [ -s "$RUN/$which.log" ] || WHY="${WHY}(no output)"
+      return 1
+    fi
     port_busy "$FRONT_PORT" && return 0
     sleep 0.1
   done
@@ -269,6 +277,10 @@ median() {  # median relay size column
           m = (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
           print m }' "$RESULTS"
 }
+spread() {  # min–max of a column over the runs
+  awk -F'\t' -v r="$1" -v s="$2" -v c="$3" 'NR > 1 && $1 == r && $2 == s { if (!n++ || $c < lo) lo = $c; if ($c > hi) hi = $c }
+    END { if (!n) print "n/a"; else printf "%.0f–%.0f", lo, hi }' "$RESULTS"
+}
 total() {  # total relay size column, over all runs
   awk -F'\t' -v r="$1" -v s="$2" -v c="$3" 'NR > 1 && $1 == r && $2 == s { t += $c; n++ }
     END { if (!n) print "n/a"; else print t }' "$RESULTS"
@@ -302,6 +314,7 @@ REPORT="$RUN/report.md"
   for size in $SIZES; do
     h=$(human_size "$size")
     row "requests/s, $h" "$(median ours "$size" 4)" "$(median haproxy "$size" 4)" 0 "higher" "ratio >= 1"
+    printf '| requests/s spread (min–max of runs), %s | %s | %s |  |  |  |\n' "$h" "$(spread ours "$size" 4)" "$(spread haproxy "$size" 4)"
     row "p50 latency ms, $h" "$(median ours "$size" 5)" "$(median haproxy "$size" 5)" 2 "lower" ""
     row "p99 latency ms, $h" "$(median ours "$size" 6)" "$(median haproxy "$size" 6)" 2 "lower" "ratio <= 1"
     row "CPU s per 10k requests, $h" "$(median ours "$size" 7)" "$(median haproxy "$size" 7)" 3 "lower" ""
