@@ -7,6 +7,7 @@
 #   run       build, then run the daemon with the shipped example configuration
 #   fips      only build (cached) and install (per machine) the OpenSSL FIPS provider
 #   clean     remove artifacts/ and every bin/ obj/
+#   bench     build, then the relay benchmark against haproxy 2.6 -> artifacts/bench/report.md (BENCH_* in tests/Bench/bench.sh)
 #
 # Environment:
 #   FIPS_OPENSSL_TARBALL  an openssl-<version>.tar.gz to build the FIPS provider from (how a
@@ -131,12 +132,18 @@ run_tests() {
   dotnet test --project "$ROOT/tests/FipsAppliance.Tests/FipsAppliance.Tests.csproj" -c Release "$@"
 }
 
+run_bench() {
+  build
+  BENCH_COMMAND="./build.sh bench" "$ROOT/tests/Bench/bench.sh" "$@"
+}
+
 cmd=${1:-build}; shift || true
 case "$cmd" in
   build) build ;;
   fips) deps; fips_module ;;
   test) run_tests "$@" ;;
   run) run_daemon "$@" ;;
+  bench) run_bench "$@" ;;
   clean) rm -rf "$ART"; find "$ROOT/src" "$ROOT/tests" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
   *) sed -n '2,16p' "$0"; exit 2 ;;
 esac
