@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using FipsAppliance.Backends;
 using FipsAppliance.Frontends;
@@ -24,7 +25,8 @@ namespace FipsAppliance.Http;
 /// failure, or a reused connection found closed before the head went out).
 ///
 /// Buffers: one for client bytes, one for server bytes, each HAProxy's bufsize (16 KiB), rented
-/// when data arrives and returned while the connection is idle.
+/// when data arrives and returned while the connection is idle. The async methods of the
+/// per-request path pool their state machines, so a request allocates (almost) nothing.
 /// </summary>
 internal sealed partial class HttpSession : TimedSession
 {
@@ -95,6 +97,7 @@ internal sealed partial class HttpSession : TimedSession
     }
 
     /// <summary>One request and its response. Returns true when the client connection carries on.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleOneRequestAsync()
     {
         var t = _frontend.Config.Timeouts;
@@ -177,6 +180,20 @@ internal sealed partial class HttpSession : TimedSession
             _frontend.Counters.Response(200);
             LogRequest(received, start, headDone, null, null, 0, 0);
             return keep;
+        }
+
+        // A chunked body whose first bytes are already here and already wrong is refused before
+        // anything goes to a server.
+        if (_request.BodyFraming == BodyFraming.Chunked && _inLength > _request.HeadEnd)
+        {
+            _chunks.Reset();
+            if (_chunks.Scan(_in.AsSpan(_request.HeadEnd, _inLength - _request.HeadEnd), out _) == ChunkStatus.Rejected)
+            {
+                Interlocked.Increment(ref _frontend.Counters.RequestErrors);
+                LogRejected(Log, _frontend.Name, "chunked body: " + _chunks.Rejection, ProxyContext.Peer(_client).Address);
+                await ReplyErrorAndCloseAsync(HttpErrorPages.BadRequest400, 400, "PR--", received, start, null);
+                return false;
+            }
         }
 
         // --- 3. routing ---
@@ -322,6 +339,7 @@ internal sealed partial class HttpSession : TimedSession
 
     // --- upstream connection handling ---
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ConnectResult> AcquireUpstreamAsync(Backend backend, bool firstRequest)
     {
         if (_upstream is { } pinned)
@@ -374,6 +392,7 @@ internal sealed partial class HttpSession : TimedSession
     // --- request forwarding ---
 
     /// <summary>Sends the head and streams the body; returns the bytes sent to the server.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> ForwardRequestAsync(UpstreamConnection upstream, Backend backend)
     {
         var stream = upstream.Stream;
@@ -422,6 +441,7 @@ internal sealed partial class HttpSession : TimedSession
         return sent;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> StreamContentLengthAsync(Stream server, long remaining, int? clientTimeout)
     {
         long sent = 0;
@@ -444,6 +464,7 @@ internal sealed partial class HttpSession : TimedSession
         return sent;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> StreamChunkedRequestAsync(Stream server, int? clientTimeout)
     {
         _chunks.Reset();
@@ -482,6 +503,7 @@ internal sealed partial class HttpSession : TimedSession
     // --- response forwarding ---
 
     /// <summary>Reads the final response head (interim 1xx dropped); null when the server broke or lied.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BodyFraming?> ReadResponseHeadAsync(UpstreamConnection upstream)
     {
         var stream = upstream.Stream;
@@ -505,6 +527,7 @@ internal sealed partial class HttpSession : TimedSession
     }
 
     /// <summary>Forwards head and body to the client. Returns whether the server connection can carry another request.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardResponseAsync(UpstreamConnection upstream, Backend backend, BodyFraming framing, bool clientKeepAlive)
     {
         var stream = upstream.Stream;
@@ -570,6 +593,7 @@ internal sealed partial class HttpSession : TimedSession
         return head.KeepAlive && framing is BodyFraming.ContentLength or BodyFraming.Chunked or BodyFraming.None && _outLength == 0;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> StreamResponseLengthAsync(Stream server, long remaining, int? serverTimeout)
     {
         long total = 0;
@@ -591,6 +615,7 @@ internal sealed partial class HttpSession : TimedSession
         return total;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> StreamResponseChunkedAsync(Stream server, int? serverTimeout)
     {
         _chunks.Reset();
@@ -616,9 +641,17 @@ internal sealed partial class HttpSession : TimedSession
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> StreamResponseUntilCloseAsync(Stream server, int? serverTimeout)
     {
         long total = 0;
+        if (_outLength > 0)
+        {
+            // Body bytes that came with the head.
+            total += _outLength;
+            await SendToClientAsync(_out.AsMemory(0, _outLength));
+            _outLength = 0;
+        }
         while (true)
         {
             ArmTimeout(serverTimeout);
@@ -638,6 +671,7 @@ internal sealed partial class HttpSession : TimedSession
 
     // --- client side ---
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> WaitReadableAsync()
     {
         try
@@ -649,6 +683,7 @@ internal sealed partial class HttpSession : TimedSession
         catch (SocketException) { return false; }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendToClientAsync(ReadOnlyMemory<byte> data)
     {
         _bytesToClient += data.Length;
