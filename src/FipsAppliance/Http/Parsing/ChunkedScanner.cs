@@ -135,6 +135,10 @@ public sealed class ChunkedScanner
                         _digits++;
                         break;
                     }
+                    if (b == LF)
+                    {
+                        return Fail(ChunkRejection.InvalidLineEnding, i, out consumed);
+                    }
                     if (_digits == 0)
                     {
                         return Fail(b == CR || b == Semicolon ? ChunkRejection.EmptyChunkSize : ChunkRejection.InvalidChunkSize, i, out consumed);
@@ -173,7 +177,7 @@ public sealed class ChunkedScanner
                     }
                     else if (!IsOws(b))
                     {
-                        return Fail(ChunkRejection.InvalidChunkSize, i, out consumed);
+                        return Fail(b == LF ? ChunkRejection.InvalidLineEnding : ChunkRejection.InvalidChunkSize, i, out consumed);
                     }
                     break;
 

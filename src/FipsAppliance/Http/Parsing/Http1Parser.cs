@@ -24,8 +24,11 @@ public static class Http1Parser
         if (found == ParseStatus.NeedMore)
         {
             // Refuse at once a first line that can never become a request (a TLS ClientHello sent to
-            // the plain port, say) rather than waiting for a timeout; HAProxy does the same.
-            var early = head.ScanResume <= start ? CheckPartialRequestLine(buf[start..]) : RequestRejection.None;
+            // the plain port, say) rather than waiting for a timeout; HAProxy does the same. The
+            // check looks at the same bytes whatever the read sizes were, so the verdict does not
+            // depend on how the head was split across reads.
+            var firstLine = head.FirstLineFeed > start ? buf[start..(head.FirstLineFeed - 1)] : buf[start..];
+            var early = CheckPartialRequestLine(firstLine);
             return early == RequestRejection.None ? ParseStatus.NeedMore : Reject(head, early);
         }
         if (found == ParseStatus.Rejected)
@@ -52,6 +55,7 @@ public static class Http1Parser
         }
         // The next message on this connection starts a fresh scan even without Reset().
         head.ScanResume = 0;
+        head.FirstLineFeed = 0;
         headLength = end;
         return ParseStatus.Complete;
     }
@@ -91,6 +95,7 @@ public static class Http1Parser
         }
         // The next message on this connection starts a fresh scan even without Reset().
         head.ScanResume = 0;
+        head.FirstLineFeed = 0;
         headLength = end;
         return ParseStatus.Complete;
     }
@@ -98,6 +103,7 @@ public static class Http1Parser
     private static ParseStatus Reject(HttpRequestHead head, RequestRejection reason)
     {
         head.ScanResume = 0;
+        head.FirstLineFeed = 0;
         head.Rejection = reason;
         return ParseStatus.Rejected;
     }
@@ -105,6 +111,7 @@ public static class Http1Parser
     private static ParseStatus Reject(HttpResponseHead head, ResponseRejection reason)
     {
         head.ScanResume = 0;
+        head.FirstLineFeed = 0;
         head.Rejection = reason;
         return ParseStatus.Rejected;
     }
@@ -169,6 +176,10 @@ public static class Http1Parser
             {
                 error = RequestRejection.BareLineFeed;
                 return ParseStatus.Rejected;
+            }
+            if (line == start)
+            {
+                head.FirstLineFeed = lf;
             }
             if (rel == 1)
             {
@@ -739,7 +750,7 @@ public static class Http1Parser
             foreach (var range in value.Split(Comma))
             {
                 var option = TrimOws(value[range]);
-                if (option.Length == 0)
+                if (option.Length == 0 || IsConnectionKeyword(option))
                 {
                     continue;
                 }
@@ -758,6 +769,11 @@ public static class Http1Parser
             }
         }
     }
+
+    private static bool IsConnectionKeyword(ReadOnlySpan<byte> option) =>
+        Ascii.EqualsIgnoreCase(option, "close"u8) ||
+        Ascii.EqualsIgnoreCase(option, "keep-alive"u8) ||
+        Ascii.EqualsIgnoreCase(option, "upgrade"u8);
 
     private static ResponseRejection ToResponse(RequestRejection r) => r switch
     {

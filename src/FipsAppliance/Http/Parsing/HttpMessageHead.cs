@@ -18,6 +18,9 @@ public abstract class HttpMessageHead
     /// </summary>
     internal int ScanResume;
 
+    /// <summary>Offset of the first line's LF once seen, else 0; lets the early method check stay O(method).</summary>
+    internal int FirstLineFeed;
+
     public ReadOnlySpan<HttpHeaderEntry> Headers => _headers.AsSpan(0, HeaderCount);
 
     internal HttpHeaderEntry[] HeaderArray => _headers;
@@ -73,6 +76,7 @@ public abstract class HttpMessageHead
     {
         HeaderCount = 0;
         ScanResume = 0;
+        FirstLineFeed = 0;
         HeadStart = 0;
         HeadEnd = 0;
         StartLine = default;
@@ -89,8 +93,10 @@ public abstract class HttpMessageHead
     internal void ClearParsedFields()
     {
         int resume = ScanResume;
+        int firstLineFeed = FirstLineFeed;
         Reset();
         ScanResume = resume;
+        FirstLineFeed = firstLineFeed;
     }
 }
 
