@@ -66,7 +66,8 @@ public sealed partial class TlsPolicy
         string? ciphers = server.Ciphers ?? global.SslDefaultServerCiphers;
         string? suites = server.Ciphersuites ?? global.SslDefaultServerCiphersuites;
         CipherSuitesPolicy? policy = null;
-        if (ciphers is not null || suites is not null)
+        // With neither given, the approved AES-GCM lists are offered rather than OpenSSL's
+        // default, which under the FIPS provider still carries CBC, PSK and SRP suites.
         {
             var tls12 = ciphers is null ? [.. DefaultTls12] : ParseCipherList(ciphers, tls13: false, warnings);
             var tls13 = suites is null ? [.. DefaultTls13] : ParseCipherList(suites, tls13: true, warnings);
