@@ -83,7 +83,11 @@ public static class FipsBootstrap
     private static FipsReport EnableOnce(FipsPaths paths)
     {
         PreCheckFiles(paths);
-        LoadOpenSslConfig(paths);
+        string loadErrors = LoadOpenSslConfig(paths);
+        // A fips provider that fails its integrity check or self-tests while the config activates
+        // it does not always make the load fail: the queue keeps the reason and the provider is
+        // simply not there. So the provider checks run right away, with the queued reason at hand.
+        VerifyProviders(paths, loadErrors);
 
         // .NET's shim now calls OPENSSL_init_ssl(LOAD_CONFIG, NULL): the run-once config load is
         // already done (ours), so the system /usr/lib/ssl/openssl.cnf and OPENSSL_CONF are not read.
@@ -96,7 +100,7 @@ public static class FipsBootstrap
             throw new FipsRefusal($"OpenSSL cannot compute SHA-256 through the FIPS provider after loading {paths.OpenSslConf} ({e.Message}): the module is not usable on this host; {Reinstall(paths)}.");
         }
 
-        return Verify(paths);
+        return VerifyAfterDotnetInit(paths);
     }
 
     private static void PreCheckFiles(FipsPaths p)
@@ -119,11 +123,13 @@ public static class FipsBootstrap
             throw new FipsRefusal($"The FIPS module is not installed on this host ({p.ModuleConf} is missing): {Reinstall(p)}.");
     }
 
-    private static void LoadOpenSslConfig(FipsPaths p)
+    /// <summary>Loads our config as the process's one config load; returns what OpenSSL queued meanwhile.</summary>
+    private static string LoadOpenSslConfig(FipsPaths p)
     {
         nint settings = LibCrypto.OPENSSL_INIT_new();
         if (settings == 0) throw new FipsRefusal("OpenSSL could not allocate its init settings (out of memory?): restart the service.");
         int ok;
+        List<string> selfTestFailures;
         try
         {
             LibCrypto.ERR_clear_error();
@@ -132,17 +138,20 @@ public static class FipsBootstrap
             if (LibCrypto.OPENSSL_INIT_set_config_filename(settings, p.OpenSslConf) != 1)
                 throw new FipsRefusal("OpenSSL refused the configuration file name (out of memory?): restart the service.");
             LibCrypto.OPENSSL_INIT_set_config_file_flags(settings, (nuint)LibCrypto.CONF_MFLAGS_DEFAULT_SECTION);
+            SelfTestWatch.Start();
             ok = LibCrypto.OPENSSL_init_crypto(LibCrypto.OPENSSL_INIT_LOAD_CONFIG, settings);
         }
         finally
         {
+            selfTestFailures = SelfTestWatch.Stop();
             LibCrypto.OPENSSL_INIT_free(settings);
         }
-        if (ok == 1) return;
-
         var errors = LibCrypto.DrainErrors();
-        string said = errors.Count == 0 ? "no reason given" : string.Join("; ", errors);
-        throw new FipsRefusal(ClassifyLoadFailure(p, said));
+        if (selfTestFailures.Count > 0)
+            throw new FipsRefusal($"The FIPS module {p.Module} failed its self-test {string.Join(", ", selfTestFailures)}, so {p.ModuleConf} was not made for this module on this host (or the module was altered): {Reinstall(p)}.");
+        string said = string.Join("; ", errors);
+        if (ok != 1) throw new FipsRefusal(ClassifyLoadFailure(p, said.Length == 0 ? "no reason given" : said));
+        return said;
     }
 
     /// <summary>The one sentence for a failed config load, from what OpenSSL's error queue said.</summary>
@@ -161,15 +170,23 @@ public static class FipsBootstrap
         return $"OpenSSL could not load the FIPS configuration {p.OpenSslConf} (OpenSSL: {said}): fix the file, or {Reinstall(p)} to regenerate it.";
     }
 
-    private static FipsReport Verify(FipsPaths p)
+    private static void VerifyProviders(FipsPaths p, string loadErrors)
     {
+        if (LibCrypto.OSSL_PROVIDER_available(0, "fips") != 1)
+            throw new FipsRefusal(loadErrors.Length > 0
+                ? ClassifyLoadFailure(p, loadErrors)
+                : $"The FIPS provider is not active after loading {p.OpenSslConf}: the file must activate the fips provider; {Reinstall(p)} to regenerate it.");
         if (LibCrypto.OSSL_PROVIDER_available(0, "default") != 0)
             throw new FipsRefusal($"The OpenSSL default provider is active next to fips, so non-approved algorithms such as MD5 would be served: remove it from {p.OpenSslConf} (or {Reinstall(p)} to regenerate the file).");
-        if (LibCrypto.OSSL_PROVIDER_available(0, "fips") != 1)
-            throw new FipsRefusal($"The FIPS provider is not active after loading {p.OpenSslConf}: the file must activate the fips provider; {Reinstall(p)} to regenerate it.");
         if (LibCrypto.EVP_default_properties_is_fips_enabled(0) != 1)
             throw new FipsRefusal($"fips=yes is not OpenSSL's default property: add `default_properties = fips=yes` to the algorithm section of {p.OpenSslConf}, or {Reinstall(p)} to regenerate it.");
 
+    }
+
+    private static FipsReport VerifyAfterDotnetInit(FipsPaths p)
+    {
+        // Re-checked after .NET's init: nothing it did may have loaded another provider.
+        VerifyProviders(p, "");
         nint sha256 = LibCrypto.EVP_MD_fetch(0, "SHA2-256", null);
         if (sha256 == 0)
             throw new FipsRefusal($"OpenSSL cannot fetch SHA2-256 from the FIPS provider (OpenSSL: {string.Join("; ", LibCrypto.DrainErrors())}): {Reinstall(p)}.");

@@ -79,6 +79,9 @@ internal static unsafe partial class LibCrypto
     [LibraryImport(Lib)]
     public static partial nint X509_verify_cert_error_string(nint code);
 
+    [LibraryImport(Lib)]
+    public static partial void OSSL_SELF_TEST_set_callback(nint libctx, delegate* unmanaged<OsslParam*, nint, int> callback, nint arg);
+
     public static string? Str(nint p) => p == 0 ? null : Marshal.PtrToStringUTF8(p);
 
     /// <summary>OpenSSL_version(OPENSSL_VERSION): "OpenSSL 3.0.19 27 Jan 2026".</summary>

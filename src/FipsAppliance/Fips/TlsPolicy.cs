@@ -66,7 +66,8 @@ public sealed partial class TlsPolicy
         string? ciphers = server.Ciphers ?? global.SslDefaultServerCiphers;
         string? suites = server.Ciphersuites ?? global.SslDefaultServerCiphersuites;
         CipherSuitesPolicy? policy = null;
-        if (ciphers is not null || suites is not null)
+        // With neither given, the approved AES-GCM lists are offered rather than OpenSSL's
+        // default, which under the FIPS provider still carries CBC, PSK and SRP suites.
         {
             var tls12 = ciphers is null ? [.. DefaultTls12] : ParseCipherList(ciphers, tls13: false, warnings);
             var tls13 = suites is null ? [.. DefaultTls13] : ParseCipherList(suites, tls13: true, warnings);
@@ -240,11 +241,17 @@ public sealed partial class TlsPolicy
         var parts = new List<string>();
         for (Exception? x = e; x is not null && parts.Count < 4; x = x.InnerException)
         {
-            string m = x.Message.Trim();
-            if (m.Length > 0 && !parts.Contains(m)) parts.Add(m);
+            // UseSystemResourceKeys leaves .NET's resource keys ("net_ssl_handshake_failed_error")
+            // in messages; OpenSSL's own text ("error:0A000410:SSL routines::sslv3 alert handshake
+            // failure") is what explains the failure.
+            string m = ResourceKey().Replace(x.Message, "").Trim(' ', ',', ':');
+            if (m.Length > 0 && !parts.Any(p => p.Contains(m, StringComparison.Ordinal))) parts.Add(m);
         }
-        return string.Join(": ", parts);
+        return parts.Count == 0 ? "TLS handshake failed" : "TLS handshake failed: " + string.Join(": ", parts);
     }
+
+    [GeneratedRegex(@"\bnet_\w+(:\s*|,\s*)?")]
+    private static partial Regex ResourceKey();
 
     // --- protocol range -------------------------------------------------------------------
 

@@ -22,16 +22,15 @@ public sealed class TlsPolicySummary
         string? cipherList = null, suites = null;
         SslProtocols? range = null;
         string source = $"{openSslConf} (ssl_conf)";
-        if (global is not null)
         {
             var probe = new ServerLine { Name = "ssl-default-server", Address = "", Verify = VerifyMode.None };
             try
             {
-                var policy = TlsPolicy.For(probe, global);
+                var policy = TlsPolicy.For(probe, global ?? new GlobalSection());
                 cipherList = policy.OpenSslCipherList;
                 suites = policy.OpenSslCiphersuites;
                 range = policy.Protocols;
-                source += " + cfg global ssl-default-server-*";
+                source += global is null ? " + the relay's default cipher lists" : " + cfg global ssl-default-server-*";
             }
             catch (TlsPolicyException e)
             {

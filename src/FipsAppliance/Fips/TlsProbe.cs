@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using FipsAppliance.Configuration;
@@ -13,7 +14,7 @@ namespace FipsAppliance.Fips;
 /// group and OpenSSL's own verify reason; .NET exposes neither), once through SslStream with the
 /// <see cref="TlsPolicy"/> the relay uses, and the two must agree.
 /// </summary>
-public static class TlsProbe
+public static partial class TlsProbe
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -131,10 +132,11 @@ public static class TlsProbe
         using var socket = Connect(host, port, out string connectError);
         if (socket is null) return new Outcome(false, connectError);
         output.WriteLine($"  connected:  {socket.RemoteEndPoint}");
-        // Blocking I/O on the fd; the timeouts bound SSL_connect against a silent server.
-        socket.Blocking = true;
-        socket.ReceiveTimeout = (int)HandshakeTimeout.TotalMilliseconds;
-        socket.SendTimeout = (int)HandshakeTimeout.TotalMilliseconds;
+        // libssl does blocking I/O on the fd itself. .NET leaves the fd O_NONBLOCK after an async
+        // connect whatever Socket.Blocking says, so the flag is cleared (and the timeouts, which
+        // bound SSL_connect against a silent server, are set) on the fd directly.
+        if (!Posix.MakeBlocking((int)socket.Handle, HandshakeTimeout))
+            return new Outcome(false, $"cannot switch the socket to blocking mode (errno {Marshal.GetLastPInvokeError()})");
 
         LibCrypto.ERR_clear_error();
         nint ctx = LibSsl.SSL_CTX_new(LibSsl.TLS_client_method());
@@ -168,7 +170,9 @@ public static class TlsProbe
                 if (verify != 0)
                     why = $"certificate verification failed: {LibCrypto.Str(LibCrypto.X509_verify_cert_error_string((nint)verify))} (verify error {verify}; expected name {policy.ExpectedName})";
                 else if (errors.Count > 0)
-                    why = $"handshake failed: {string.Join("; ", errors)}";
+                    why = $"handshake failed: {string.Join("; ", errors)}" + (errors.Any(e => e.Contains("alert handshake failure", StringComparison.Ordinal))
+                        ? $"; the server shares no protocol version, cipher suite or key-exchange group with this policy (groups offered: {FipsBootstrap.Current?.Tls.Groups ?? "see fips-status"})"
+                        : "");
                 else if (err == LibSsl.SSL_ERROR_SYSCALL)
                     why = "handshake failed: the server closed the connection or did not answer in time";
                 else
@@ -227,6 +231,29 @@ public static class TlsProbe
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
             return new Outcome(false, TlsPolicy.DescribeFailure(stream, e));
+        }
+    }
+
+    private static unsafe partial class Posix
+    {
+        private const int F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0x800;
+        private const int SOL_SOCKET = 1, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21;
+
+        [LibraryImport("libc", SetLastError = true)]
+        private static partial int fcntl(int fd, int cmd, int arg);
+
+        [LibraryImport("libc", SetLastError = true)]
+        private static partial int setsockopt(int fd, int level, int name, void* value, uint length);
+
+        public static bool MakeBlocking(int fd, TimeSpan timeout)
+        {
+            int flags = fcntl(fd, F_GETFL, 0);
+            if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return false;
+            long* tv = stackalloc long[2];
+            tv[0] = (long)timeout.TotalSeconds;
+            tv[1] = 0;
+            return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) == 0
+                && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, 16) == 0;
         }
     }
 }
