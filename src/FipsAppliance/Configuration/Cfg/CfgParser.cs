@@ -147,7 +147,9 @@ internal sealed partial class CfgParser
 
         int next = 2;
         if (kind == SectionKind.Defaults && name == "from") { name = ""; next = 1; }
-        CfgSection? from = CurrentDefaults;
+        // A new defaults section starts from HAProxy's built-in values ("reset by the next
+        // 'defaults' section", configuration.txt section 4) unless it names one with `from`.
+        CfgSection? from = kind == SectionKind.Defaults ? null : CurrentDefaults;
         if (words.Count > next && kind != SectionKind.Resolvers)
         {
             if (words[next] == "from" && words.Count > next + 1)
