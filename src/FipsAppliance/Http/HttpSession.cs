@@ -202,7 +202,7 @@ internal sealed partial class HttpSession : TimedSession
         {
             _termination = "SC--";
             LogNoBackend(Log, _frontend.Name);
-            await ReplyErrorAndCloseAsync(HttpErrorPages.ServiceUnavailable503, 503, "SC--", received, start, null);
+            await ReplyErrorAndCloseAsync(HttpErrorPages.ServiceUnavailable503Close, 503, "SC--", received, start, null);
             return false;
         }
         backend.Counters.RequestSeen();
@@ -215,7 +215,7 @@ internal sealed partial class HttpSession : TimedSession
             int code = acquired.Error == ConnectError.Tls ? 502 : 503;
             if (acquired.Error == ConnectError.Tls)
                 LogTlsRefused(Log, backend.Name, acquired.Reason ?? "");
-            await ReplyErrorAndCloseAsync(code == 502 ? HttpErrorPages.BadGateway502 : HttpErrorPages.ServiceUnavailable503,
+            await ReplyErrorAndCloseAsync(code == 502 ? HttpErrorPages.BadGateway502Close : HttpErrorPages.ServiceUnavailable503Close,
                 code, "SC--", received, start, backend);
             return false;
         }
@@ -267,7 +267,7 @@ internal sealed partial class HttpSession : TimedSession
             Interlocked.Increment(ref server.Counters.ResponseErrors);
             Interlocked.Increment(ref backend.Counters.ResponseErrors);
             LogServerBroke(Log, server.FullName, "connection broken while sending the request");
-            await ReplyErrorAndCloseAsync(HttpErrorPages.BadGateway502, 502, "SH--", received, start, backend);
+            await ReplyErrorAndCloseAsync(HttpErrorPages.BadGateway502Close, 502, "SH--", received, start, backend);
             return false;
         }
         Interlocked.Add(ref server.Counters.BytesIn, sentToServer);
@@ -289,7 +289,7 @@ internal sealed partial class HttpSession : TimedSession
                 LogServerBroke(Log, server.FullName, _response.Rejection != ResponseRejection.None
                     ? "invalid response: " + _response.Rejection
                     : "server closed the connection without a response");
-                await ReplyErrorAndCloseAsync(HttpErrorPages.BadGateway502, 502, "SH--", received, start, backend);
+                await ReplyErrorAndCloseAsync(HttpErrorPages.BadGateway502Close, 502, "SH--", received, start, backend);
                 return false;
             }
             _status = _response.StatusCode;
@@ -311,7 +311,7 @@ internal sealed partial class HttpSession : TimedSession
             Interlocked.Increment(ref server.Counters.ResponseErrors);
             Interlocked.Increment(ref backend.Counters.ResponseErrors);
             LogServerTimeout(Log, server.FullName, backend.Config.Timeouts.Server ?? 0);
-            await ReplyErrorAndCloseAsync(HttpErrorPages.GatewayTimeout504, 504, "sH--", received, start, backend);
+            await ReplyErrorAndCloseAsync(HttpErrorPages.GatewayTimeout504Close, 504, "sH--", received, start, backend);
             return false;
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
@@ -324,7 +324,7 @@ internal sealed partial class HttpSession : TimedSession
             if (_phase == Phase.WaitingResponse)
             {
                 LogServerBroke(Log, server.FullName, "connection broken before the response");
-                await ReplyErrorAndCloseAsync(HttpErrorPages.BadGateway502, 502, "SH--", received, start, backend);
+                await ReplyErrorAndCloseAsync(HttpErrorPages.BadGateway502Close, 502, "SH--", received, start, backend);
             }
             else
             {
@@ -764,6 +764,8 @@ internal sealed partial class HttpSession : TimedSession
     [LoggerMessage(Level = LogLevel.Warning, Message = "Server {Server}: no response within timeout server ({TimeoutMs}ms).")]
     private static partial void LogServerTimeout(ILogger log, string server, int timeoutMs);
 }
+
+// Every generated 5xx ends the client connection, so it carries HAProxy's `connection: close` variant.
 
 /// <summary>The client's body broke the rules (Status 400) or the client left mid-body (Status 0).</summary>
 internal sealed class ClientRequestException(int status) : Exception

@@ -27,7 +27,7 @@ internal static partial class Daemon
         FipsReport report;
         try
         {
-            report = FipsBootstrap.Enable(loaded.Appliance.Fips);
+            report = FipsBootstrap.Enable(loaded.Appliance.Fips).WithGlobal(loaded.Proxy.Global);
         }
         catch (FipsRefusal e)
         {
@@ -48,6 +48,7 @@ internal static partial class Daemon
             return 1;
         }
         using var runtime = built;
+        foreach (var warning in runtime.TlsWarnings) LogTlsWarning(log, warning);
         context.Stats = new Http.StatsService(runtime);
         if (runtime.Bind() is { } bindError)
         {
@@ -81,6 +82,9 @@ internal static partial class Daemon
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Message}")]
     private static partial void LogBindFailed(ILogger log, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogTlsWarning(ILogger log, string warning);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "[datadog-fips-proxy.main()] Some protocols failed to start their listeners! Exiting.")]
     private static partial void LogExiting(ILogger log);

@@ -211,6 +211,13 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
             foreach (var s in b.Servers) s.Pool.Clear();
     }
 
+    /// <summary>Cipher names the TLS policies dropped (unknown or not FIPS-approved), one line per server line.</summary>
+    public IEnumerable<string> TlsWarnings =>
+        _backends.SelectMany(b => b.Servers)
+            .Where(s => s.Tls is { Warnings.Count: > 0 })
+            .DistinctBy(s => (s.Config.File, s.Config.Line))   // one line per server-template, not per slot
+            .Select(s => $"Server {s.FullName}: {string.Join("; ", s.Tls!.Warnings)} [{s.Config.File}:{s.Config.Line}]");
+
     public int FrontendCount => _frontends.Count;
     public int BackendCount => _backends.Count;
     public int ServerCount => _backends.Sum(b => b.Servers.Length);
