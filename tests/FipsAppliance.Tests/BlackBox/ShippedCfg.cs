@@ -58,7 +58,13 @@ public static partial class ShippedCfg
         {
             var line = raw.TrimEnd('\r');
             var trimmed = line.TrimStart();
-            if (trimmed.StartsWith("parse-resolv-conf", StringComparison.Ordinal)) continue;
+            // The machine's resolv.conf gives way to the local DNS (the shipped file names no nameserver).
+            if (trimmed.StartsWith("parse-resolv-conf", StringComparison.Ordinal))
+            {
+                if (!nameserverWritten) lines.Add($"    nameserver dns1 127.0.0.1:{dnsPort}");
+                nameserverWritten = true;
+                continue;
+            }
             if (trimmed.StartsWith("nameserver ", StringComparison.Ordinal))
             {
                 if (!nameserverWritten) lines.Add($"    nameserver dns1 127.0.0.1:{dnsPort}");
