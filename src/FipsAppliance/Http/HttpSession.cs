@@ -25,7 +25,10 @@ namespace FipsAppliance.Http;
 /// failure, or a reused connection found closed before the head went out).
 ///
 /// Buffers: one for client bytes, one for server bytes, each HAProxy's bufsize (16 KiB), rented
-/// when data arrives and returned while the connection is idle. The async methods of the
+/// when the first request arrives (a connection that never sends holds none) and kept until the
+/// session ends. Returning them between requests looked thriftier but measured worse: with 64
+/// busy connections the shared pool ran dry and every request allocated 32 KiB afresh (peak RSS
+/// 80 MB in `./build.sh bench`). The async methods of the
 /// per-request path pool their state machines, so a request allocates (almost) nothing.
 /// </summary>
 internal sealed partial class HttpSession : TimedSession
@@ -111,12 +114,7 @@ internal sealed partial class HttpSession : TimedSession
         // --- 1. the request head ---
         _phase = first ? Phase.WaitingRequest : Phase.KeepAliveIdle;
         ArmTimeout(first ? t.HttpRequest ?? t.Client : t.HttpKeepAlive ?? t.HttpRequest ?? t.Client);
-        if (_inLength == 0)
-        {
-            ReturnBuffers();
-            // Wait for the first byte before taking a buffer: idle keep-alive clients hold no memory.
-            if (!await WaitReadableAsync()) return false;
-        }
+        if (_inLength == 0 && !await WaitReadableAsync()) return false;
         _in ??= ArrayPool<byte>.Shared.Rent(BufferSize);
         var received = DateTime.UtcNow;
         long start = Stopwatch.GetTimestamp();
@@ -302,7 +300,11 @@ internal sealed partial class HttpSession : TimedSession
             _frontend.Counters.Response(_status);
             upstream.Requests++;
             if (!upstreamReusable) DropUpstream();
-            else _upstreamIdle = true;
+            else
+            {
+                _upstreamIdle = true;
+                upstream.IdleSinceTicks = Environment.TickCount64;
+            }
             LogRequest(received, start, headDone, backend, server, connected - connectStart, headersIn - responseStart);
         }
         catch (OperationCanceledException) when (_timedOutIn == Phase.WaitingResponse)
@@ -344,7 +346,10 @@ internal sealed partial class HttpSession : TimedSession
     {
         if (_upstream is { } pinned)
         {
-            if (pinned.Server.Backend == backend && pinned.Server.IsUsable && pinned.LooksAlive())
+            // A connection used moments ago is not polled (a syscall per request): servers close
+            // idle keep-alive connections after seconds, not milliseconds.
+            bool fresh = Environment.TickCount64 - pinned.IdleSinceTicks < 1000;
+            if (pinned.Server.Backend == backend && pinned.Server.IsUsable && (fresh || pinned.LooksAlive()))
             {
                 Interlocked.Increment(ref pinned.Server.Counters.ConnectionReuses);
                 return new(pinned, ConnectError.None, null);
@@ -723,8 +728,8 @@ internal sealed partial class HttpSession : TimedSession
 
     private void ReturnBuffers()
     {
-        if (_in is not null && _inLength == 0) { ArrayPool<byte>.Shared.Return(_in); _in = null; }
-        if (_out is not null && _outLength == 0) { ArrayPool<byte>.Shared.Return(_out); _out = null; }
+        if (_in is not null) { ArrayPool<byte>.Shared.Return(_in); _in = null; }
+        if (_out is not null) { ArrayPool<byte>.Shared.Return(_out); _out = null; }
     }
 
     // --- logs ---

@@ -50,6 +50,7 @@ internal sealed class TcpSession : TimedSession
     {
         var accepted = DateTime.UtcNow;
         long start = Stopwatch.GetTimestamp();
+        var (clientAddress, clientPort) = ProxyContext.Peer(_client);
         var backend = _frontend.Routing.Default;
         long bytesToClient = 0, bytesToServer = 0;
         string termination = "--";
@@ -113,8 +114,7 @@ internal sealed class TcpSession : TimedSession
             if (_frontend.Config.Options.TcpLog && _context.AccessLog.Enabled
                 && !(_frontend.Config.Options.DontLogNull && bytesToServer == 0 && bytesToClient == 0))
             {
-                var (address, port) = ProxyContext.Peer(_client);
-                _context.AccessLog.Tcp(address, port, accepted, _frontend.Name,
+                _context.AccessLog.Tcp(clientAddress, clientPort, accepted, _frontend.Name,
                     backend?.Name ?? "<NOSRV>", _upstream?.Server.Name ?? "<NOSRV>",
                     0, tc, (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds, bytesToClient, termination,
                     _context.ActiveConnections, Volatile.Read(ref _frontend.Counters.CurrentSessions),
@@ -129,12 +129,13 @@ internal sealed class TcpSession : TimedSession
         var upstream = _upstream!;
         var stream = upstream.Stream;
         long total = 0;
-        while (true)
+        // Wait for data before taking a buffer, so a session that never sends holds none; then
+        // keep it (renting per read churns the shared pool under load).
+        await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
         {
-            // Wait for data before taking a buffer, so idle sessions hold no memory.
-            await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
-            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-            try
+            while (true)
             {
                 int n = await _client.ReceiveAsync(buffer.AsMemory(), SocketFlags.None);
                 if (n == 0)
@@ -148,10 +149,10 @@ internal sealed class TcpSession : TimedSession
                 total += n;
                 ArmTimeout(_idleTimeoutMs);
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -159,13 +160,13 @@ internal sealed class TcpSession : TimedSession
     {
         var stream = _upstream!.Stream;
         long total = 0;
-        while (true)
-        {
 #pragma warning disable CA2022 // a zero-byte read only waits for data; nothing is lost
-            await stream.ReadAsync(Memory<byte>.Empty);
+        await stream.ReadAsync(Memory<byte>.Empty);
 #pragma warning restore CA2022
-            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-            try
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (true)
             {
                 int n = await stream.ReadAsync(buffer.AsMemory());
                 if (n == 0)
@@ -177,10 +178,10 @@ internal sealed class TcpSession : TimedSession
                 total += n;
                 ArmTimeout(_idleTimeoutMs);
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
