@@ -43,7 +43,6 @@ internal sealed partial class HttpSession : TimedSession
     private readonly HttpRequestHead _request = new();
     private readonly HttpResponseHead _response = new();
     private readonly ChunkedScanner _chunks = new();
-    private readonly CancellationTokenSource _abort = new();
 
     private byte[]? _in;      // client bytes: [0, _inLength)
     private int _inLength;
@@ -71,10 +70,33 @@ internal sealed partial class HttpSession : TimedSession
 
     private ILogger Log => _context.Log;
 
+    /// <summary>
+    /// Timeouts abort the wait in progress without cancellation tokens on the I/O calls (a token
+    /// registration per read and write was measurable in `./build.sh bench`): a client read is
+    /// woken by shutdown(SHUT_RD), which makes it return 0 while the socket can still send the 408;
+    /// a server wait by closing the server connection, so the 504 still reaches the client.
+    /// </summary>
     public override void OnTimeout()
     {
-        _timedOutIn = _phase;
-        _abort.Cancel();
+        var phase = _phase;
+        _timedOutIn = phase;
+        try
+        {
+            switch (phase)
+            {
+                case Phase.WaitingRequest or Phase.KeepAliveIdle:
+                    _client.Shutdown(SocketShutdown.Receive);
+                    break;
+                case Phase.WaitingResponse:
+                    _upstream?.Dispose();
+                    break;
+                default:
+                    _upstream?.Dispose();
+                    _client.Dispose();
+                    break;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
     }
 
     public async Task RunAsync()
@@ -95,7 +117,6 @@ internal sealed partial class HttpSession : TimedSession
             ReleaseUpstream(reusable: _upstreamIdle);
             ReturnBuffers();
             try { _client.Dispose(); } catch (ObjectDisposedException) { }
-            _abort.Dispose();
         }
     }
 
@@ -133,12 +154,8 @@ internal sealed partial class HttpSession : TimedSession
                 status = ParseStatus.Rejected;
                 break;
             }
-            int n;
-            try
-            {
-                n = await _client.ReceiveAsync(_in.AsMemory(_inLength), SocketFlags.None, _abort.Token);
-            }
-            catch (OperationCanceledException) when (_timedOutIn == Phase.WaitingRequest)
+            int n = await _client.ReceiveAsync(_in.AsMemory(_inLength), SocketFlags.None);
+            if (n == 0 && _timedOutIn == Phase.WaitingRequest && _inLength > 0)
             {
                 // HAProxy answers 408 when a started request does not complete in `timeout http-request`.
                 Interlocked.Increment(ref _frontend.Counters.RequestErrors);
@@ -235,7 +252,7 @@ internal sealed partial class HttpSession : TimedSession
         {
             sentToServer = await ForwardRequestAsync(upstream, backend);
         }
-        catch (OperationCanceledException) when (_timedOutIn == Phase.RequestBody)
+        catch (Exception e) when (_timedOutIn == Phase.RequestBody && e is IOException or SocketException or ObjectDisposedException)
         {
             _termination = "cD--";
             DropUpstream();
@@ -307,7 +324,7 @@ internal sealed partial class HttpSession : TimedSession
             }
             LogRequest(received, start, headDone, backend, server, connected - connectStart, headersIn - responseStart);
         }
-        catch (OperationCanceledException) when (_timedOutIn == Phase.WaitingResponse)
+        catch (Exception e) when (_timedOutIn == Phase.WaitingResponse && e is IOException or SocketException or ObjectDisposedException)
         {
             DropUpstream();
             Interlocked.Increment(ref server.Counters.ResponseErrors);
@@ -369,7 +386,7 @@ internal sealed partial class HttpSession : TimedSession
                 return new(idle, ConnectError.None, null);
             }
         }
-        var result = await Connector.ConnectAsync(backend, Log, _abort.Token);
+        var result = await Connector.ConnectAsync(backend, Log, CancellationToken.None);
         if (result.Connection is { } c)
         {
             Interlocked.Increment(ref c.Server.ActiveConnections);
@@ -455,7 +472,7 @@ internal sealed partial class HttpSession : TimedSession
             if (_inLength == 0)
             {
                 ArmTimeout(clientTimeout);
-                int n = await _client.ReceiveAsync(_in.AsMemory(0, (int)Math.Min(_in!.Length, remaining)), SocketFlags.None, _abort.Token);
+                int n = await _client.ReceiveAsync(_in.AsMemory(0, (int)Math.Min(_in!.Length, remaining)), SocketFlags.None);
                 if (n == 0) throw new ClientRequestException(0);
                 _inLength = n;
                 _bytesFromClient += n;
@@ -479,7 +496,7 @@ internal sealed partial class HttpSession : TimedSession
             if (_inLength == 0)
             {
                 ArmTimeout(clientTimeout);
-                int n = await _client.ReceiveAsync(_in.AsMemory(), SocketFlags.None, _abort.Token);
+                int n = await _client.ReceiveAsync(_in.AsMemory(), SocketFlags.None);
                 if (n == 0) throw new ClientRequestException(0);
                 _inLength = n;
                 _bytesFromClient += n;
@@ -520,7 +537,7 @@ internal sealed partial class HttpSession : TimedSession
             while ((status = Http1Parser.ParseResponseHead(_out.AsSpan(0, _outLength), _response, out _)) == ParseStatus.NeedMore)
             {
                 if (_outLength == _out.Length) return null;
-                int n = await stream.ReadAsync(_out.AsMemory(_outLength), _abort.Token);
+                int n = await stream.ReadAsync(_out.AsMemory(_outLength));
                 if (n == 0) return null;
                 _outLength += n;
             }
@@ -607,7 +624,7 @@ internal sealed partial class HttpSession : TimedSession
             if (_outLength == 0)
             {
                 ArmTimeout(serverTimeout);
-                int n = await server.ReadAsync(_out.AsMemory(0, (int)Math.Min(_out!.Length, remaining)), _abort.Token);
+                int n = await server.ReadAsync(_out.AsMemory(0, (int)Math.Min(_out!.Length, remaining)));
                 if (n == 0) throw new IOException("server closed mid-response");
                 _outLength = n;
             }
@@ -630,7 +647,7 @@ internal sealed partial class HttpSession : TimedSession
             if (_outLength == 0)
             {
                 ArmTimeout(serverTimeout);
-                int n = await server.ReadAsync(_out.AsMemory(), _abort.Token);
+                int n = await server.ReadAsync(_out.AsMemory());
                 if (n == 0) throw new IOException("server closed mid-response");
                 _outLength = n;
             }
@@ -660,7 +677,7 @@ internal sealed partial class HttpSession : TimedSession
         while (true)
         {
             ArmTimeout(serverTimeout);
-            int n = await server.ReadAsync(_out.AsMemory(), _abort.Token);
+            int n = await server.ReadAsync(_out.AsMemory());
             if (n == 0) return total;
             await SendToClientAsync(_out.AsMemory(0, n));
             total += n;
@@ -681,10 +698,9 @@ internal sealed partial class HttpSession : TimedSession
     {
         try
         {
-            await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _abort.Token);
+            await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
             return true;
         }
-        catch (OperationCanceledException) { return false; }
         catch (SocketException) { return false; }
     }
 
@@ -694,7 +710,7 @@ internal sealed partial class HttpSession : TimedSession
         _bytesToClient += data.Length;
         while (!data.IsEmpty)
         {
-            int n = await _client.SendAsync(data, SocketFlags.None, _abort.Token);
+            int n = await _client.SendAsync(data, SocketFlags.None);
             data = data[n..];
         }
     }
@@ -707,8 +723,7 @@ internal sealed partial class HttpSession : TimedSession
         backend?.Counters.Response(status);
         try
         {
-            if (!_abort.IsCancellationRequested) await SendToClientAsync(page);
-            else _client.Send(page);
+            await SendToClientAsync(page);
             _client.Shutdown(SocketShutdown.Send);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException) { }
