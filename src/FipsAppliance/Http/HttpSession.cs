@@ -104,7 +104,21 @@ internal sealed partial class HttpSession : TimedSession
         SessionTimer.Register(this);
         try
         {
-            while (await HandleOneRequestAsync()) { }
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await HandleOneRequestAsync();
+                }
+                finally
+                {
+                    Interlocked.Add(ref _frontend.Counters.BytesIn, _bytesFromClient);
+                    Interlocked.Add(ref _frontend.Counters.BytesOut, _bytesToClient);
+                    _bytesFromClient = _bytesToClient = 0;
+                }
+                if (!more) break;
+            }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
