@@ -59,47 +59,18 @@ internal sealed class CfgFixture : IDisposable
         """;
 }
 
-/// <summary>Runs a process with a timeout and collects its output (binary tests of this folder).</summary>
+/// <summary>The binaries this folder's tests run, through the shared test infrastructure.</summary>
 internal static class ProcessRunner
 {
-    public sealed record Result(int ExitCode, string StdOut, string StdErr);
+    public static Task<Infrastructure.ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, IDictionary<string, string>? env = null) =>
+        Infrastructure.ProcessRunner.RunAsync(file, args, env?.ToDictionary(e => e.Key, e => (string?)e.Value), timeout);
 
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, IDictionary<string, string>? env = null)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not exit within {timeout}");
-        }
-        return new Result(process.ExitCode, await stdout, await stderr);
-    }
+    public static string RepoRoot() => Infrastructure.Repo.Root;
 
-    public static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !System.IO.File.Exists(Path.Combine(dir.FullName, "FipsAppliance.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("FipsAppliance.sln not found above " + AppContext.BaseDirectory);
-    }
+    /// <summary>The published AOT binary (run ./build.sh build).</summary>
+    public static string PublishedBinary() =>
+        System.IO.File.Exists(Infrastructure.Repo.Binary) ? Infrastructure.Repo.Binary
+            : throw new FileNotFoundException($"published binary missing: {Infrastructure.Repo.Binary} (run ./build.sh build)");
 
-    /// <summary>The published AOT binary: $FIPS_APPLIANCE_ARTIFACTS/bin, else &lt;repo&gt;/artifacts/bin (run ./build.sh build).</summary>
-    public static string PublishedBinary()
-    {
-        string artifacts = Environment.GetEnvironmentVariable("FIPS_APPLIANCE_ARTIFACTS") ?? Path.Combine(RepoRoot(), "artifacts");
-        string path = Path.Combine(artifacts, "bin", "datadog-fips-proxy");
-        if (!System.IO.File.Exists(path)) throw new FileNotFoundException($"published binary missing: {path} (run ./build.sh build)");
-        return path;
-    }
-
-    public static string ShippedExample() => Path.Combine(RepoRoot(), "src", "dist", "datadog-fips-proxy.cfg.example");
+    public static string ShippedExample() => Infrastructure.Repo.ExampleCfg;
 }
