@@ -90,7 +90,6 @@ internal sealed class ConnectionLimit(int max)
 {
     private readonly SemaphoreSlim _slots = new(max, max);
     public int Max { get; } = max;
-    public int InUse => Max - _slots.CurrentCount;
     public ValueTask WaitAsync(CancellationToken cancel) =>
         _slots.Wait(0) ? ValueTask.CompletedTask : new ValueTask(_slots.WaitAsync(cancel));
     public void Release() => _slots.Release();

@@ -142,7 +142,6 @@ internal sealed partial class HttpSession : TimedSession
         bool first = _requestsOnSession == 0;
         _request.Reset();
         _response.Reset();
-        _bytesFromClient = _bytesToClient = 0;
         _status = 0;
         _termination = "----";
 

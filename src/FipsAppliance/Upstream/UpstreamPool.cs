@@ -19,11 +19,6 @@ internal sealed class UpstreamPool(Server server)
 
     private readonly Stack<UpstreamConnection> _idle = new();
 
-    public int IdleCount
-    {
-        get { lock (_idle) return _idle.Count; }
-    }
-
     public UpstreamConnection? TryTake()
     {
         long now = Environment.TickCount64;
