@@ -26,6 +26,8 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
     private readonly ConnectionLimit? _globalLimit;
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly List<Task> _acceptLoops = [];
+    /// <summary>This model's session deadlines, live sessions (drain) and relay buffers; its housekeeping purges the idle pools.</summary>
+    private readonly SessionTimer _sessions;
 
     public ProxyRuntime(ProxyConfig config, ProxyContext context, FipsReport fips)
     {
@@ -51,6 +53,19 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
         }
         foreach (var r in config.Resolvers) _resolvers.Add(new ResolversRuntime(r, context.Log));
         AssignAddresses();
+        _sessions = new SessionTimer(TimeProvider.System, PurgeIdleConnections);
+    }
+
+    /// <summary>The model's sessions: lifecycle drains them with <see cref="SessionTimer.Drain"/>.</summary>
+    public SessionTimer Sessions => _sessions;
+
+    /// <summary>Housekeeping on the model's timer: idle server connections purged as `pool-purge-delay` says. True while any is idle.</summary>
+    private bool PurgeIdleConnections(long nowMs)
+    {
+        bool any = false;
+        foreach (var b in _backends)
+            foreach (var s in b.Servers) any |= s.Pool.Purge(nowMs);
+        return any;
     }
 
 
@@ -121,11 +136,6 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
 
     public void StartAccepting()
     {
-        SessionTimer.Housekeeping = () =>
-        {
-            foreach (var b in _backends)
-                foreach (var s in b.Servers) s.Pool.Purge();
-        };
         foreach (var f in _frontends)
             foreach (var l in f.Listeners)
                 _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(f, l)));
@@ -177,9 +187,9 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
         try
         {
             if (frontend.Mode == ProxyMode.Http)
-                await new HttpSession(client, frontend, _context).RunAsync();
+                await new HttpSession(client, frontend, _context, _sessions).RunAsync();
             else
-                await new TcpSession(client, frontend, _context).RunAsync();
+                await new TcpSession(client, frontend, _context, _sessions).RunAsync();
         }
         catch (Exception e)
         {
@@ -209,6 +219,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
         foreach (var r in _resolvers) r.Dispose();
         foreach (var b in _backends)
             foreach (var s in b.Servers) s.Pool.Clear();
+        _sessions.Dispose();
     }
 
     /// <summary>Cipher names the TLS policies dropped (unknown or not FIPS-approved), one line per server line.</summary>
