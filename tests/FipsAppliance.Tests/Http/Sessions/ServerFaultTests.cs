@@ -54,9 +54,12 @@ public class ServerFaultTests
         NextRequestGetsItsOwnAnswer(Get("/bad"), "HTTP/1.1 304 Not Modified\r\nContent-Length: 6\r\n\r\nPOISON", expectedBadStatus: 304);
 
     [Test]
-    public async Task Drops_a_server_connection_that_speaks_while_idle()
+    [Arguments(false)]
+    [Arguments(true)]
+    public async Task Drops_a_server_connection_that_speaks_while_idle(bool tls)
     {
         var closedByRelay = new TaskCompletionSource();
+        var ca = tls ? new FipsAppliance.Tests.Infrastructure.TestCa() : null;
         await using var up = new ScriptedUpstream(async c =>
         {
             var r = await c.ReadRequestAsync();
@@ -66,8 +69,8 @@ public class ServerFaultTests
             // The relay must close the connection that spoke unasked; anything else it sends is wrong.
             if (await c.ReadRequestAsync() is null) closedByRelay.TrySetResult();
             else await c.SendAsync(Poison);
-        });
-        await using var h = new SessionHarness(up);
+        }, ca);
+        await using var h = new SessionHarness(up, ca: ca);
         await using var client = await h.ConnectAsync();
         await client.SendAsync(Get("/first"));
         await Assert.That((await client.ReadFinalResponseAsync())?.Header("X-Answer-To")).IsEqualTo("/first");
