@@ -55,7 +55,6 @@ internal sealed class SessionTimer : IDisposable
     private int _running;
     private int _ticking;
     private long _ticks;
-    private bool _hasLeftovers;
     private volatile bool _draining;
 
     /// <param name="time">The clock (tests pass a manual one).</param>
@@ -139,8 +138,7 @@ internal sealed class SessionTimer : IDisposable
             {
                 bool idleConnections = _housekeeping?.Invoke(now) ?? false;
                 bool buffers = Buffers.Trim(now);
-                _hasLeftovers = idleConnections || buffers;
-                if (_sessions.IsEmpty && !_hasLeftovers)
+                if (_sessions.IsEmpty && !idleConnections && !buffers)
                 {
                     // Nothing to watch: stop until the next session registers.
                     Interlocked.Exchange(ref _running, 0);
