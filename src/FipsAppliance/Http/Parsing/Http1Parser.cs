@@ -66,10 +66,12 @@ public static class Http1Parser
         var found = FindHeadEnd(buf, head, out int start, out int end, out var scanError);
         if (found == ParseStatus.NeedMore)
         {
+            // Checked on every call, not only before the first line ends, so that the verdict does
+            // not depend on how the head was split across reads (found by fuzzing).
             var partial = buf[start..];
             var prefix = "HTTP/"u8;
             int n = Math.Min(partial.Length, prefix.Length);
-            if (head.ScanResume <= start && !partial[..n].SequenceEqual(prefix[..n]))
+            if (!partial[..n].SequenceEqual(prefix[..n]))
             {
                 return Reject(head, ResponseRejection.InvalidVersion);
             }
