@@ -69,10 +69,11 @@ public static class Http1Parser
         {
             // Checked on every call, not only before the first line ends, so that the verdict does
             // not depend on how the head was split across reads (found by fuzzing).
+            // A lone CR may begin an empty line before the status line (skipped like a request's).
             var partial = buf[start..];
             var prefix = "HTTP/"u8;
             int n = Math.Min(partial.Length, prefix.Length);
-            if (!partial[..n].SequenceEqual(prefix[..n]))
+            if (!(partial.Length == 1 && partial[0] == CR) && !partial[..n].SequenceEqual(prefix[..n]))
             {
                 return Reject(head, ResponseRejection.InvalidVersion);
             }
