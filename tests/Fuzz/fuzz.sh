@@ -76,8 +76,8 @@ for t in "${selected[@]}"; do
       cp "$f" "$dir/corpus/$(sha1sum "$f" | cut -c1-16)"
     done
   fi
-  rm -rf "$dir/in" "$dir/out" "$dir/bin"
-  mkdir -p "$dir/in"
+  rm -rf "$dir/in" "$dir/out" "$dir/bin" "$dir/tmp"
+  mkdir -p "$dir/in" "$dir/tmp"
   cp "$seeds"/* "$dir/in/"
   cp "$dir/corpus"/* "$dir/in/" 2>/dev/null || true
 
@@ -90,7 +90,8 @@ for t in "${selected[@]}"; do
   # -t: per-input limit in ms. SharpFuzz runs every input in one process (no fork), so afl killing
   # it for a timeout ends the campaign; afl's default (20 ms here) is within one GC pause.
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
-  if ! nice -n 10 afl-fuzz -i "$dir/in" -o "$dir/out" -x "$dict" -t 5000 -m none -V "$seconds" \
+  # TMPDIR: afl ends the target with SIGKILL, so what it writes there (cfg: the file it loads) stays here, not in /tmp.
+  if ! TMPDIR="$dir/tmp" nice -n 10 afl-fuzz -i "$dir/in" -o "$dir/out" -x "$dict" -t 5000 -m none -V "$seconds" \
       -- dotnet "$dir/bin/FipsAppliance.Fuzz.dll" "$t" >"$dir/afl.log" 2>&1; then
     # With SharpFuzz the target process is the fork server: an input that hangs past -t (or
     # kills the runtime: stack overflow) ends the campaign. Keep the input afl was running.
