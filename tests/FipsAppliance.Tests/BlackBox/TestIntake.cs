@@ -87,12 +87,20 @@ public sealed class TestIntake : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Socket> _connections = new();
     private readonly ConcurrentQueue<IntakeRequest> _requests = new();
     private readonly ConcurrentDictionary<string, IntakeBehaviour> _routes = new();
+    private readonly ConcurrentQueue<long> _acceptTimes = new();
     private readonly Task _acceptLoop;
     private long _nextConnectionId;
     private int _accepted;
     private int _handshakes;
 
     public TestIntake(TestCa ca, IntakeCertificate certificate = IntakeCertificate.Valid)
+        : this(ca, certificate, IPAddress.Loopback, 0)
+    {
+    }
+
+    /// <summary>An intake on <paramref name="address"/>:<paramref name="port"/> (0: any free port), e.g. one of
+    /// several on 127.0.0.x that DNS points names at, or one restarted where a stopped one listened.</summary>
+    public TestIntake(TestCa ca, IntakeCertificate certificate, IPAddress address, int port)
     {
         var leaf = certificate switch
         {
@@ -101,13 +109,16 @@ public sealed class TestIntake : IAsyncDisposable
             _ => new TestCa("Some Other Root CA").Issue(Hosts),
         };
         _certificate = SslStreamCertificateContext.Create(leaf.Certificate, additionalCertificates: null, offline: true);
-        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener = new TcpListener(address, port);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start(512);
+        Address = address;
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _acceptLoop = AcceptLoopAsync();
     }
 
     public int Port { get; }
+    public IPAddress Address { get; }
     public IntakeBehaviour DefaultBehaviour { get; set; } = IntakeBehaviour.Accept;
 
     /// <summary>TCP connections accepted (health checks included).</summary>
@@ -117,6 +128,9 @@ public sealed class TestIntake : IAsyncDisposable
     public int Handshakes => Volatile.Read(ref _handshakes);
 
     public IReadOnlyList<IntakeRequest> Requests => _requests.ToArray();
+
+    /// <summary>When each TCP connection was accepted (Stopwatch timestamps), health checks included.</summary>
+    public IReadOnlyList<long> AcceptTimes => _acceptTimes.ToArray();
 
     public IReadOnlyList<IntakeRequest> For(string testId) =>
         _requests.Where(r => r.TestId == testId).ToArray();
@@ -147,6 +161,7 @@ public sealed class TestIntake : IAsyncDisposable
             catch (ObjectDisposedException) { return; }
             catch (SocketException) { continue; }
             Interlocked.Increment(ref _accepted);
+            _acceptTimes.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
             var id = Interlocked.Increment(ref _nextConnectionId);
             _connections[id] = socket;
             _ = Task.Run(() => ServeAsync(id, socket));
