@@ -120,7 +120,8 @@ internal sealed class HealthCheck
         if (_stop.IsCancellationRequested) return;
         if (Server.InMaintenance || Target() is null)
         {
-            _scheduler.Schedule(this, Environment.TickCount64 + NextInterval());
+            long interval = NextInterval(), now = Environment.TickCount64, next = Volatile.Read(ref DueTicks) + interval;
+            _scheduler.Schedule(this, next > now ? next : now + interval);
             return;
         }
         Volatile.Write(ref _lastStartTicks, Environment.TickCount64);
@@ -143,7 +144,11 @@ internal sealed class HealthCheck
         if (_stop.IsCancellationRequested) return;
         Server.OnCheckResult(result);
         if (CheckStatusText.IsLayer4Failure(result.Status)) Server.Resolution?.Trigger();
-        _scheduler.Schedule(this, Environment.TickCount64 + NextInterval());
+        // The next check counts from when this one was due, not from when it ran: a late timer
+        // (a busy machine) delays one round of checks, it does not bunch them up for good.
+        long interval = NextInterval(), now = Environment.TickCount64;
+        long next = Volatile.Read(ref DueTicks) + interval;
+        _scheduler.Schedule(this, next > now ? next : now + interval);
     }
 
     /// <summary>One check: connect, then TLS when it speaks TLS, all within the check's deadline.</summary>
