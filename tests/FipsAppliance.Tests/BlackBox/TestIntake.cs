@@ -87,7 +87,6 @@ public sealed class TestIntake : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Socket> _connections = new();
     private readonly ConcurrentQueue<IntakeRequest> _requests = new();
     private readonly ConcurrentDictionary<string, IntakeBehaviour> _routes = new();
-    private readonly ConcurrentQueue<long> _acceptTimes = new();
     private readonly Task _acceptLoop;
     private long _nextConnectionId;
     private int _accepted;
@@ -129,9 +128,6 @@ public sealed class TestIntake : IAsyncDisposable
 
     public IReadOnlyList<IntakeRequest> Requests => _requests.ToArray();
 
-    /// <summary>When each TCP connection was accepted (Stopwatch timestamps), health checks included.</summary>
-    public IReadOnlyList<long> AcceptTimes => _acceptTimes.ToArray();
-
     public IReadOnlyList<IntakeRequest> For(string testId) =>
         _requests.Where(r => r.TestId == testId).ToArray();
 
@@ -161,7 +157,6 @@ public sealed class TestIntake : IAsyncDisposable
             catch (ObjectDisposedException) { return; }
             catch (SocketException) { continue; }
             Interlocked.Increment(ref _accepted);
-            _acceptTimes.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
             var id = Interlocked.Increment(ref _nextConnectionId);
             _connections[id] = socket;
             _ = Task.Run(() => ServeAsync(id, socket));
