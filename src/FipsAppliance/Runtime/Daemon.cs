@@ -47,6 +47,11 @@ internal static partial class Daemon
             LogBindFailed(log, e.Message);
             return 1;
         }
+        catch (Backends.Dns.InitAddrException e)
+        {
+            LogBindFailed(log, e.Message);   // after init-addr's lines saying which servers
+            return 1;
+        }
         using var runtime = built;
         foreach (var warning in runtime.TlsWarnings) LogTlsWarning(log, warning);
         context.Stats = new Http.StatsService(runtime);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using FipsAppliance.Backends;
 using FipsAppliance.Backends.Dns;
+using FipsAppliance.Backends.Health;
 using FipsAppliance.Configuration;
 using FipsAppliance.Fips;
 using FipsAppliance.Frontends;
@@ -22,6 +23,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
     private readonly List<Frontend> _frontends = [];
     private readonly List<Backend> _backends = [];
     private readonly List<ResolversRuntime> _resolvers = [];
+    private readonly HealthChecks _checks;
     private readonly ProxyContext _context;
     private readonly ConnectionLimit? _globalLimit;
     private readonly CancellationTokenSource _stopAccepting = new();
@@ -41,7 +43,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
         foreach (var p in config.Proxies)
         {
             if (p.Kind == ProxyKind.Frontend) continue;
-            var backend = new Backend(p);
+            var backend = new Backend(p, context.Log);
             backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? TlsPolicy.For(s, config.Global) : null))];
             _backends.Add(backend);
         }
@@ -52,7 +54,8 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
             _frontends.Add(new Frontend(p, routing, _globalLimit));
         }
         foreach (var r in config.Resolvers) _resolvers.Add(new ResolversRuntime(r, context.Log));
-        AssignAddresses();
+        InitAddr.Assign(_backends, _resolvers, context.Log);
+        _checks = new HealthChecks(_backends, config.Global);
         _sessions = new SessionTimer(TimeProvider.System, PurgeIdleConnections);
     }
 
@@ -68,54 +71,6 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
         return any;
     }
 
-
-    /// <summary>
-    /// Fixed addresses now; names through `init-addr` (libc at start, or `none` to wait for the
-    /// resolvers) and the resolvers named by the server lines.
-    /// </summary>
-    private void AssignAddresses()
-    {
-        foreach (var backend in _backends)
-        {
-            foreach (var group in backend.Servers.GroupBy(s => (s.Config.Address, s.Config.Resolvers, s.Config.Template)))
-            {
-                var servers = group.ToArray();
-                var first = servers[0].Config;
-                if (IPAddress.TryParse(first.Address.Trim('[', ']'), out var ip))
-                {
-                    foreach (var s in servers) s.EndPoint = new IPEndPoint(ip, s.Config.Port == 0 ? 443 : s.Config.Port);
-                    continue;
-                }
-                foreach (var method in first.InitAddr)
-                {
-                    if (method == "libc")
-                    {
-                        try
-                        {
-                            var addresses = Dns.GetHostAddresses(first.Address);
-                            var preferred = addresses.Where(a => (a.AddressFamily == AddressFamily.InterNetworkV6) == (first.ResolvePrefer == "ipv6"))
-                                .Concat(addresses).ToArray();
-                            if (preferred.Length > 0)
-                            {
-                                for (int i = 0; i < servers.Length && i < (first.Template is null ? 1 : preferred.Length); i++)
-                                    servers[i].EndPoint = new IPEndPoint(preferred[i], servers[i].Config.Port == 0 ? 443 : servers[i].Config.Port);
-                                break;
-                            }
-                        }
-                        catch (SocketException) { }
-                    }
-                    else if (method == "none") break;
-                    else if (IPAddress.TryParse(method, out var fixedIp))
-                    {
-                        foreach (var s in servers) s.EndPoint = new IPEndPoint(fixedIp, s.Config.Port == 0 ? 443 : s.Config.Port);
-                        break;
-                    }
-                }
-                if (first.Resolvers is { } name && _resolvers.FirstOrDefault(r => r.Name == name) is { } resolvers)
-                    resolvers.Add(first.Address, first.ResolvePrefer == "ipv6", servers);
-            }
-        }
-    }
 
     /// <summary>Opens every listener; on the first failure closes what was opened and returns HAProxy's message.</summary>
     public string? Bind()
@@ -136,6 +91,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
 
     public void StartAccepting()
     {
+        _checks.Start();
         foreach (var f in _frontends)
             foreach (var l in f.Listeners)
                 _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(f, l)));
@@ -216,6 +172,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
     public void Dispose()
     {
         StopAccepting();
+        _checks.Dispose();
         foreach (var r in _resolvers) r.Dispose();
         foreach (var b in _backends)
             foreach (var s in b.Servers) s.Pool.Clear();

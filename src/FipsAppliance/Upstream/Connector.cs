@@ -43,12 +43,10 @@ internal static partial class Connector
 
     public static async ValueTask<ConnectResult> ConnectAsync(Backend backend, ILogger log, CancellationToken cancel)
     {
+        // No usable server: 503 at once. HAProxy's "backend 'x' has no server available!" was
+        // logged by the backend when its last server went, not per request.
         var server = backend.PickServer();
-        if (server is null)
-        {
-            LogNoServer(log, backend.Name);
-            return new(null, ConnectError.NoServer, "no server available");
-        }
+        if (server is null) return new(null, ConnectError.NoServer, "no server available");
         int retried = 0;
         int retries = Math.Max(0, backend.Config.Retries);
         bool redispatch = backend.Config.Options.Redispatch;
@@ -59,6 +57,7 @@ internal static partial class Connector
             last = await ConnectOnceAsync(server, timeoutMs, cancel) with { Server = server, Retries = retried };
             if (last.Connection is not null) return last;
             Interlocked.Increment(ref server.Counters.ConnectionErrors);
+            if (last.Error is ConnectError.Connect or ConnectError.Timeout or ConnectError.Tls) server.ReportConnectFailure();   // its next health check comes sooner
             LogConnectFailed(log, server.FullName, server.Address, last.Reason ?? "", attempt + 1, retries + 1);
             // Out of sockets: another attempt now would fail the same way; answer at once.
             if (attempt >= retries || cancel.IsCancellationRequested || last.Error == ConnectError.Resource)
@@ -155,7 +154,4 @@ internal static partial class Connector
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connect to server {Server} ({Address}) failed: {Reason} (attempt {Attempt} of {Attempts}).")]
     private static partial void LogConnectFailed(ILogger log, string server, string address, string reason, int attempt, int attempts);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "backend '{Backend}' has no server available!")]
-    private static partial void LogNoServer(ILogger log, string backend);
 }

@@ -147,8 +147,7 @@ public class ServerFaultTests
         int port = closed.Port;
         await closed.DisposeAsync();
         await using var up = new ScriptedUpstream(_ => Task.CompletedTask);
-        await using var h = new SessionHarness(up);
-        h.Server.EndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port);
+        await using var h = new SessionHarness(up, serverPort: port);
         await using var client = await h.ConnectAsync();
         await client.SendAsync(Get("/refused"));
         await Assert.That((await client.ReadFinalResponseAsync())?.Status).IsEqualTo(503);

@@ -29,11 +29,11 @@ internal sealed class SessionHarness : IAsyncDisposable
     private readonly TempDir _dir = new();
 
     public SessionHarness(ScriptedUpstream upstream, ProxyTimeouts? timeouts = null, TestCa? ca = null,
-        Action<ProxySection>? frontend = null, Action<ProxySection>? backend = null)
+        Action<ProxySection>? frontend = null, Action<ProxySection>? backend = null, int? serverPort = null)
     {
         Upstream = upstream;
         Timeouts = timeouts ?? new ProxyTimeouts { Client = 5000, Server = 5000, Connect = 5000 };
-        var line = new ServerLine { Name = "s1", Address = "127.0.0.1", Port = upstream.Port, Ssl = upstream.Tls };
+        var line = new ServerLine { Name = "s1", Address = "127.0.0.1", Port = serverPort ?? upstream.Port, Ssl = upstream.Tls };
         TlsPolicy? tls = null;
         if (upstream.Tls)
         {
@@ -44,9 +44,13 @@ internal sealed class SessionHarness : IAsyncDisposable
         }
         var be = new ProxySection { Name = "be", Kind = ProxyKind.Backend, Mode = ProxyMode.Http, Retries = 0, Timeouts = Timeouts, Servers = [line] };
         backend?.Invoke(be);
-        Backend = new Backend(be);
-        Server = new Server(Backend, line, tls) { EndPoint = new IPEndPoint(IPAddress.Loopback, upstream.Port) };
+        Backend = new Backend(be, new ListLogger(Warnings));
+        Server = new Server(Backend, line, tls);
         Backend.Servers = [Server];
+        // As ProxyRuntime starts them: the address init-addr found, then the start-up states.
+        Server.SetInitialAddress(IPAddress.Loopback);
+        Server.InitState();
+        Backend.InitState();
         var fe = new ProxySection
         {
             Name = "fe", Kind = ProxyKind.Frontend, Mode = ProxyMode.Http, DefaultBackend = "be", Timeouts = Timeouts,

@@ -19,12 +19,12 @@ public class UpstreamPoolTests
         {
             _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _listener.Listen(64);
-            var backend = new Backend(new ProxySection { Name = "be", Mode = ProxyMode.Http });
-            Server = new Server(backend, new ServerLine { Name = "s1", Address = "127.0.0.1" }, null)
-            {
-                EndPoint = (IPEndPoint)_listener.LocalEndPoint!,
-            };
+            var backend = new Backend(new ProxySection { Name = "be", Mode = ProxyMode.Http }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            Server = new Server(backend, new ServerLine { Name = "s1", Address = "127.0.0.1", Port = ((IPEndPoint)_listener.LocalEndPoint!).Port }, null);
             backend.Servers = [Server];
+            Server.SetInitialAddress(IPAddress.Loopback);
+            Server.InitState();
+            backend.InitState();
         }
 
         /// <summary>A connection in use (as after a connect), its peer kept in <see cref="ServerSides"/>.</summary>
