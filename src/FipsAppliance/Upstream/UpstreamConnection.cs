@@ -17,6 +17,8 @@ namespace FipsAppliance.Upstream;
 /// armed read is a 1-byte read into <see cref="_probeByte"/>; when a request takes the connection
 /// while that read is still pending, the first byte of its response arrives through it, so the
 /// response is read by consuming the pending read instead of issuing a second, concurrent one.
+/// An armed read keeps an idle connection cheap: 500 idle TLS connections with it pending grew
+/// the managed heap by about 360 bytes each (SslStream waits on the socket without a buffer).
 /// </summary>
 internal sealed class UpstreamConnection : HttpInput, IHttpOutput, IDisposable
 {
