@@ -25,6 +25,7 @@ internal sealed class TcpSession : TimedSession
     private UpstreamConnection? _upstream;
     private int _idleTimeoutMs;
     private volatile bool _timedOut;
+    private long _toServer, _toClient;
 
     public TcpSession(Socket client, Frontend frontend, ProxyContext context, SessionTimer timer) : base(timer)
     {
@@ -98,8 +99,6 @@ internal sealed class TcpSession : TimedSession
                 var up = PumpClientToServerAsync();
                 var down = PumpServerToClientAsync();
                 await Task.WhenAll(up, down);
-                bytesToServer = up.Result;
-                bytesToClient = down.Result;
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -107,6 +106,9 @@ internal sealed class TcpSession : TimedSession
             }
             finally
             {
+                // Counted as they flowed, so a session cut by a reset or a timeout still reports its bytes.
+                bytesToServer = Volatile.Read(ref _toServer);
+                bytesToClient = Volatile.Read(ref _toClient);
                 Interlocked.Decrement(ref server.ActiveConnections);
                 server.Counters.SessionClosed();
                 Interlocked.Add(ref server.Counters.BytesIn, bytesToServer);
@@ -138,11 +140,10 @@ internal sealed class TcpSession : TimedSession
         }
     }
 
-    private async Task<long> PumpClientToServerAsync()
+    private async Task PumpClientToServerAsync()
     {
         var upstream = _upstream!;
         var stream = upstream.Stream;
-        long total = 0;
         // Wait for data before taking a buffer, so a session that never sends holds none; then
         // keep it for the session (a TCP stream has no pause worth returning it at).
         await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
@@ -157,10 +158,10 @@ internal sealed class TcpSession : TimedSession
                     // Client finished sending: pass the EOF on, keep reading the server's answer.
                     if (upstream.Tls is { } tls) await tls.ShutdownAsync();
                     upstream.Socket.Shutdown(SocketShutdown.Send);
-                    return total;
+                    return;
                 }
                 await stream.WriteAsync(buffer.AsMemory(0, n));
-                total += n;
+                Interlocked.Add(ref _toServer, n);
                 ArmTimeout(_idleTimeoutMs);
             }
         }
@@ -170,10 +171,9 @@ internal sealed class TcpSession : TimedSession
         }
     }
 
-    private async Task<long> PumpServerToClientAsync()
+    private async Task PumpServerToClientAsync()
     {
         var stream = _upstream!.Stream;
-        long total = 0;
 #pragma warning disable CA2022 // a zero-byte read only waits for data; nothing is lost
         await stream.ReadAsync(Memory<byte>.Empty);
 #pragma warning restore CA2022
@@ -186,10 +186,10 @@ internal sealed class TcpSession : TimedSession
                 if (n == 0)
                 {
                     _client.Shutdown(SocketShutdown.Send);
-                    return total;
+                    return;
                 }
                 await SendAllAsync(_client, buffer.AsMemory(0, n));
-                total += n;
+                Interlocked.Add(ref _toClient, n);
                 ArmTimeout(_idleTimeoutMs);
             }
         }
