@@ -26,8 +26,6 @@ internal sealed class Frontend : IFrontendStats
     /// <summary>The model this frontend belongs to: accepted connections become its sessions.</summary>
     public ProxyRuntime Runtime { get; }
     public ConnectionLimit? Limit { get; }
-    /// <summary>The addresses its `bind` lines resolved to (filled when the listeners are prepared).</summary>
-    public List<BindKey> BoundAddresses { get; } = [];
     public string Name => Config.Name;
     public ProxyMode Mode => Config.Mode;
     public int MaxConn => Config.MaxConn;

@@ -57,7 +57,6 @@ internal sealed class Listeners(ProcessContext process) : IDisposable
             return false;
         }
         wanted[key] = frontend;
-        frontend.BoundAddresses.Add(key);
         if (_open.TryGetValue(key, out var kept))
         {
             plan.Serve.Add((kept, frontend));

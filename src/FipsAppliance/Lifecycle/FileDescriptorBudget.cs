@@ -13,9 +13,10 @@ namespace FipsAppliance.Lifecycle;
 internal readonly record struct FileDescriptorBudget(int MaxConn, ulong Limit, int Reserved, bool Derived)
 {
     /// <summary>
-    /// Descriptors the process holds besides its connections: stdio, the runtime's epoll and
-    /// wake-up fds, OpenSSL's and libc's files, signal handling, sd_notify and the watchdog probe
-    /// (22 measured at idle with a one-frontend cfg, /proc/&lt;pid&gt;/fd), plus headroom.
+    /// Descriptors the process holds besides its connections and listeners: stdio, the runtime's
+    /// epoll and wake-up pipes, /dev/urandom, signal handling, sd_notify and the watchdog probe —
+    /// 13 measured at idle under systemd with a one-frontend cfg (/proc/&lt;pid&gt;/fd, listener
+    /// excluded) — plus headroom for what a reload opens for a moment (cfg, CA files, new sockets).
     /// </summary>
     public const int BaseReserve = 32;
 

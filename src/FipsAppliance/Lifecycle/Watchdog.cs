@@ -74,11 +74,14 @@ internal sealed partial class Watchdog : IDisposable
         }
     }
 
+    /// <summary>A STATUS= the daemon sent itself (with READY=1, RELOADING=1): not worth repeating.</summary>
+    public void Sent(string status) => Volatile.Write(ref _lastStatus, status);
+
     public void SendStatusIfChanged()
     {
         string status = _status();
-        if (status == _lastStatus) return;
-        _lastStatus = status;
+        if (status == Volatile.Read(ref _lastStatus)) return;
+        Volatile.Write(ref _lastStatus, status);
         _notifier.Status(status);
     }
 

@@ -118,10 +118,10 @@ internal sealed partial class Daemon
 
         LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
         _phase = "Ready";
-        _notifier?.Ready(Status());
         if (_notifier is not null)
         {
             _watchdog = new Watchdog(_notifier, Watchdog.IntervalFromEnvironment(), Status, _log);
+            NotifyReady();
             _watchdog.Start();
         }
 
@@ -195,7 +195,7 @@ internal sealed partial class Daemon
         {
             LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
             _phase = "Ready";
-            _notifier?.Ready(Status());
+            NotifyReady();
             return;
         }
         var plan = _listeners.Prepare(model, out var bindError);
@@ -205,7 +205,7 @@ internal sealed partial class Daemon
             LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
             _ = model.DisposeAsync();
             _phase = "Ready";
-            _notifier?.Ready(Status());
+            NotifyReady();
             return;
         }
         // The new servers get their first DNS answers while the old model still serves, so the
@@ -223,7 +223,15 @@ internal sealed partial class Daemon
         LogReloaded(_log, model.Generation, model.FrontendCount, model.BackendCount, model.ServerCount,
             change.Kept, change.Opened, change.Closed, previous.SessionCount, HardStopAfter(previous) / 1000);
         _phase = "Ready";
-        _notifier?.Ready(Status());
+        NotifyReady();
+    }
+
+    private void NotifyReady()
+    {
+        if (_notifier is null) return;
+        string status = Status();
+        _notifier.Ready(status);
+        _watchdog?.Sent(status);
     }
 
     private ProxyRuntime? TryBuildForReload(LoadedConfig loaded)
