@@ -74,6 +74,11 @@ internal sealed partial class AcceptErrors(ILogger log, Func<long> now)
         LogAcceptRecovered(log, frontend, total, seconds);
     }
 
+    public void Crashed(string address, Exception e) => LogLoopCrashed(log, address, e.GetType().Name, e.Message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Listener {Address}: accept loop failed unexpectedly ({Type}: {Message}); accepting again.")]
+    private static partial void LogLoopCrashed(ILogger log, string address, string type, string message);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Proxy {Frontend} {What}: accept() failed ({Reason}), {Count} time(s) since the last report; connections wait in the backlog, retrying every {Retry}ms. Check 'ulimit -n' (LimitNOFILE=) and maxconn.")]
     private static partial void LogAcceptFailing(ILogger log, string frontend, string what, string reason, int count, int retry);
 

@@ -109,6 +109,24 @@ internal sealed class Listener : IDisposable
 
     private async Task AcceptLoopAsync()
     {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await AcceptUntilStoppedAsync();
+            }
+            catch (Exception e)
+            {
+                // A listener must not die silently on a bug: say it loudly and keep accepting.
+                _process.AcceptErrors.Crashed(Key.ToString(), e);
+                try { await Task.Delay(AcceptErrors.RetryMilliseconds, _stop.Token); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    private async Task AcceptUntilStoppedAsync()
+    {
         var stop = _stop.Token;
         var slots = _process.Slots;
         while (!stop.IsCancellationRequested)

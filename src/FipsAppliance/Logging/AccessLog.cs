@@ -28,9 +28,6 @@ internal sealed class AccessLog : IAsyncDisposable
         _ownedSinks = ownedSinks;
     }
 
-    /// <summary>An access log that writes nowhere (tests, and a cfg without `log` lines).</summary>
-    public static AccessLog None { get; } = new([], null, []);
-
     /// <summary>At least one frontend has somewhere to log to.</summary>
     public bool Enabled => _byFrontend.Count > 0;
 

@@ -46,8 +46,6 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     {
         Config = config;
         Generation = generation;
-        var accessWarnings = warnings ?? [];
-        _context = new ProxyContext(process, AccessLog.Create(config, process.Stream, config.Global.LogTag ?? AccessLog.DefaultTag, process.Log, accessWarnings));
         FipsSummary = fips.ToLogLine();
         FipsProvider = fips.ProviderName;
         FipsProviderVersion = fips.ProviderVersion;
@@ -68,7 +66,11 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         }
         foreach (var r in config.Resolvers) _resolvers.Add(new ResolversRuntime(r, process.Log));
         AssignAddresses();
-        _context.Stats = new StatsService(this);
+        // Last: the access log opens sockets and a writer task, which a TLS policy refused above would leak.
+        _context = new ProxyContext(process, AccessLog.Create(config, process.Stream, config.Global.LogTag ?? AccessLog.DefaultTag, process.Log, warnings ?? []))
+        {
+            Stats = new StatsService(this),
+        };
     }
 
     public ProxyConfig Config { get; }
@@ -77,7 +79,8 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     public DateTime LoadedAt { get; } = DateTime.Now;
     public IReadOnlyList<Frontend> FrontendList => _frontends;
     /// <summary>Set when a newer model took over; its sessions are finishing.</summary>
-    public bool Retired { get; private set; }
+    public bool Retired => _retired;
+    private volatile bool _retired;
 
     private X509Certificate2Collection Trust(string caFile) =>
         _trust.GetOrAdd(Path.GetFullPath(caFile), TlsPolicy.LoadPem);
@@ -144,7 +147,9 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     /// </summary>
     public void StartSession(Frontend frontend, Socket client)
     {
-        client.NoDelay = true;
+        // A client that reset while waiting in the backlog fails here already: its session finds out.
+        try { client.NoDelay = true; }
+        catch (SocketException) { }
         TimedSession session = frontend.Mode == ProxyMode.Http
             ? new HttpSession(client, frontend, _context)
             : new TcpSession(client, frontend, _context);
@@ -187,7 +192,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     /// </summary>
     public void Drain()
     {
-        Retired = true;
+        _retired = true;
         // TODO(session, SEAMS §2): becomes `_timer.Drain()` once SessionTimer is an instance of this model.
         foreach (var (live, _) in _sessions)
             if (live.Session is HttpSession http) http.Drain();

@@ -41,4 +41,14 @@ public class SystemdNotifierTests
         await Assert.That(notifier.Watchdog()).IsFalse();
         await Assert.That(notifier.Failures).IsEqualTo(1);
     }
+
+    [Test]
+    public async Task The_watchdog_probe_goes_through_the_socket_engine_and_the_thread_pool()
+    {
+        using var systemd = new NotifySocket();
+        using var notifier = SystemdNotifier.Create(systemd.Address)!;
+        using var watchdog = new Watchdog(notifier, TimeSpan.FromSeconds(2), () => "status", new ListLogger());
+        await Assert.That(watchdog.Probe(TimeSpan.FromSeconds(5))).IsTrue();
+        await Assert.That(watchdog.Probe(TimeSpan.FromSeconds(5))).IsTrue();
+    }
 }
