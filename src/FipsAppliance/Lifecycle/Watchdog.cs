@@ -61,13 +61,20 @@ internal sealed partial class Watchdog : IDisposable
 
     private void Loop()
     {
-        // systemd wants a ping at least every WATCHDOG_USEC; half of it leaves room for one slow probe.
-        var period = _watchdogInterval is { } w ? TimeSpan.FromTicks(Math.Min(w.Ticks / 2, StatusEvery.Ticks)) : StatusEvery;
+        // systemd wants a ping at least every WATCHDOG_USEC: one at each half leaves room for a
+        // slow probe. The STATUS line is refreshed every 5 s, or at each ping if those come faster.
+        var half = _watchdogInterval is { } w ? TimeSpan.FromTicks(w.Ticks / 2) : (TimeSpan?)null;
+        var period = half is { } h && h < StatusEvery ? h : StatusEvery;
+        long lastPing = Environment.TickCount64;
         while (!_stop.Wait(period))
         {
-            if (_watchdogInterval is { } interval)
+            if (half is { } interval && Environment.TickCount64 - lastPing >= (long)interval.TotalMilliseconds - (long)period.TotalMilliseconds / 2)
             {
-                if (Probe(TimeSpan.FromTicks(interval.Ticks / 2))) _notifier.Watchdog();
+                if (Probe(interval))
+                {
+                    _notifier.Watchdog();
+                    lastPing = Environment.TickCount64;
+                }
                 else WarnProbe(interval);
             }
             SendStatusIfChanged();
@@ -109,12 +116,12 @@ internal sealed partial class Watchdog : IDisposable
         await Task.Run(static () => { }).ConfigureAwait(false);
     }
 
-    private void WarnProbe(TimeSpan interval)
+    private void WarnProbe(TimeSpan waited)
     {
         long now = Environment.TickCount64;
         if (now - _lastProbeWarning < 60_000) return;
         _lastProbeWarning = now;
-        LogProbeLate(_log, (long)(interval.TotalMilliseconds / 2));
+        LogProbeLate(_log, (long)waited.TotalMilliseconds);
     }
 
     public void Dispose()
