@@ -28,6 +28,16 @@ internal sealed class AccessLog : IAsyncDisposable
         _ownedSinks = ownedSinks;
     }
 
+    /// <summary>An access log that writes nowhere (a cfg without `log` lines; in-process session tests).</summary>
+    public static AccessLog None { get; } = new([], null, []);
+
+    /// <summary>
+    /// An access log writing each named frontend's lines to a logger of <paramref name="factory"/>
+    /// (category = frontend name): for in-process session tests that check what is logged.
+    /// </summary>
+    public static AccessLog To(ILoggerFactory factory, params string[] frontends) =>
+        new(frontends.ToDictionary(f => f, factory.CreateLogger, StringComparer.Ordinal), null, []);
+
     /// <summary>At least one frontend has somewhere to log to.</summary>
     public bool Enabled => _byFrontend.Count > 0;
 

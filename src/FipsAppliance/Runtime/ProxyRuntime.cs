@@ -133,7 +133,11 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         }
     }
 
-    /// <summary>First resolution of every resolvers-fed server, then background refresh.</summary>
+    /// <summary>
+    /// First resolution of every resolvers-fed server, then background refresh. The daemon awaits
+    /// it before the model takes traffic (at start and at reload) and stops it in DisposeAsync:
+    /// the place for anything else a model runs in the background (health checks).
+    /// </summary>
     public Task StartResolversAsync() => Task.WhenAll(_resolvers.Select(r => r.StartAsync()));
 
     // --- sessions ---
