@@ -90,6 +90,12 @@ internal sealed partial class Daemon
             return 1;
         }
         SayLimits(loaded.Proxy, budget);
+        // From here a signal is queued, not fatal: a SIGHUP during start-up reloads once READY
+        // is sent; a SIGTERM stops right after (SIGHUP's default action would kill the process).
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _commands.TryAdd(Command.Stop); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _commands.TryAdd(Command.Stop); });
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; _commands.TryAdd(Command.Reload); });
+
         using var process = _process = new ProcessContext(_log, budget.MaxConn);
         _notifier = SystemdNotifier.FromEnvironment();
 
@@ -111,10 +117,6 @@ internal sealed partial class Daemon
         // The session timer's once-a-second housekeeping purges the idle pools of every live model.
         SessionTimer.Housekeeping = PurgeIdleConnections;
         _retiringMonitor = new Timer(_ => CheckRetiring(), null, 250, 250);
-
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _commands.TryAdd(Command.Stop); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _commands.TryAdd(Command.Stop); });
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; _commands.TryAdd(Command.Reload); });
 
         LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
         _phase = "Ready";
