@@ -211,11 +211,47 @@ internal sealed class Listener : IDisposable
         }
     }
 
-    /// <summary>Stops accepting and closes the socket; connections already accepted go on.</summary>
+    /// <summary>
+    /// Stops accepting and closes the socket; connections already accepted go on. Connections the
+    /// kernel completed but the loop had not accepted yet (clients that already sent their
+    /// request) are taken first and served like the others, instead of being reset by the close.
+    /// </summary>
     public void Dispose()
     {
         _stop.Cancel();
+        if (Volatile.Read(ref _frontend) is { } frontend) AcceptBacklog(frontend);
         _socket.Dispose();
+    }
+
+    private void AcceptBacklog(Frontend frontend)
+    {
+        try
+        {
+            _socket.Blocking = false;
+            while (true)
+            {
+                if (!_process.Slots.TryAcquire()) return;
+                if (frontend.Limit is { } limit && !limit.TryAcquire())
+                {
+                    _process.Slots.Release();
+                    return;
+                }
+                Socket client;
+                try
+                {
+                    client = _socket.Accept();
+                }
+                catch (SocketException)
+                {
+                    // Nothing (more) waiting: EAGAIN.
+                    frontend.Limit?.Release();
+                    _process.Slots.Release();
+                    return;
+                }
+                frontend.Runtime.StartSession(frontend, client);
+            }
+        }
+        catch (ObjectDisposedException) { }
     }
 
     /// <summary>Waits (bounded) for the accept loop to notice it was stopped.</summary>

@@ -111,8 +111,17 @@ public partial class ListenerLimitTests(ShippedEnvironment env)
         {
             foreach (var s in held) s.Dispose();
         }
-        // Descriptors come back as those clients go: the relay serves again, and says so.
-        await Assert.That(await LifecycleRelay.GetAsync(port, Payloads.NewTestId(), TimeSpan.FromSeconds(10))).IsEqualTo(202);
+        // Descriptors come back as those clients go: the relay serves again, and says so. (Until
+        // the last of them is gone a request can still meet EMFILE at its server socket; that
+        // answer is the session's to give, issue 7: here the relay only has to come back.)
+        int status = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (status != 202 && DateTime.UtcNow < deadline)
+        {
+            status = await LifecycleRelay.GetAsync(port, Payloads.NewTestId(), TimeSpan.FromSeconds(5));
+            if (status != 202) await Task.Delay(200);
+        }
+        await Assert.That(status).IsEqualTo(202).Because(relay.Output);
         await Assert.That(await relay.Process.WaitForOutputAsync("accept() works again", TimeSpan.FromSeconds(5))).IsTrue().Because(relay.Output);
         // And it had said at start-up that this maxconn could not be honoured.
         await Assert.That(relay.Output).Contains("maxconn 500 needs up to");
