@@ -8,6 +8,7 @@
 #   fips      only build (cached) and install (per machine) the OpenSSL FIPS provider
 #   clean     remove artifacts/ and every bin/ obj/
 #   bench     build, then the relay benchmark against haproxy 2.6 -> artifacts/bench/report.md (BENCH_* in tests/Bench/bench.sh)
+#   fuzz      [target|all] [seconds]: afl++ + SharpFuzz on the parsers -> artifacts/fuzz (tests/Fuzz/fuzz.sh)
 #
 # Environment:
 #   FIPS_OPENSSL_TARBALL  an openssl-<version>.tar.gz to build the FIPS provider from (how a
@@ -144,6 +145,7 @@ case "$cmd" in
   test) run_tests "$@" ;;
   run) run_daemon "$@" ;;
   bench) run_bench "$@" ;;
+  fuzz) deps; "$ROOT/tests/Fuzz/fuzz.sh" "$@" ;;
   clean) rm -rf "$ART"; find "$ROOT/src" "$ROOT/tests" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
 esac

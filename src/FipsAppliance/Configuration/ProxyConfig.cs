@@ -61,6 +61,9 @@ public sealed class GlobalSection
     public SslOptions SslDefaultServerOptions { get; set; } = new();
 
     public SslOptions SslDefaultBindOptions { get; set; } = new();
+
+    /// <summary>`spread-checks`: 0..50, the percentage of random jitter added to every check interval.</summary>
+    public int SpreadChecks { get; set; }
 }
 
 /// <summary>One `log` line: `log <target> [len <n>] [format <f>] <facility> [<level> [<minlevel>]]`, or `log global`.</summary>
@@ -246,7 +249,20 @@ public sealed class ServerLine : ISourceLine
     public int Rise { get; set; } = 2;
     /// <summary>`port`: the port checks go to; 0 = the server's port.</summary>
     public int CheckPort { get; set; }
+    /// <summary>`check-ssl` was given. See Backends/Health/HealthCheck.cs for when a check speaks TLS.</summary>
     public bool CheckSsl { get; set; }
+    /// <summary>`no-check-ssl` was given (HAProxy keeps "unset", "on" and "off" apart).</summary>
+    public bool NoCheckSsl { get; set; }
+    /// <summary>`fastinter`: ms between checks while the server changes state; 0 = `inter`.</summary>
+    public int FastInter { get; set; }
+    /// <summary>`downinter`: ms between checks while the server is DOWN; 0 = `inter`.</summary>
+    public int DownInter { get; set; }
+    /// <summary>`addr`: the IP literal checks go to instead of the server's address; null = the server's.</summary>
+    public string? CheckAddr { get; set; }
+    /// <summary>The port given with `addr ip:port`; 0 = none (then `port`, then the server's port).</summary>
+    public int CheckAddrPort { get; set; }
+    /// <summary>`check-sni`: the SNI a TLS check sends; null = the one traffic sends.</summary>
+    public string? CheckSni { get; set; }
 
     // --- TLS to the server ---
     public bool Ssl { get; set; }

@@ -116,6 +116,23 @@ public sealed partial class TlsPolicy
         s_byServer.GetValue(server, s => new TlsPolicy(s, global, trust));
 
     /// <summary>
+    /// <see cref="Options"/> with another SNI (a health check's `check-sni`): the same protocols,
+    /// ciphers, trust and name check as traffic; the certificate must still carry <see cref="ExpectedName"/>.
+    /// </summary>
+    public SslClientAuthenticationOptions WithSni(string sni) => new()
+    {
+        TargetHost = sni,
+        EnabledSslProtocols = Options.EnabledSslProtocols,
+        CipherSuitesPolicy = Options.CipherSuitesPolicy,
+        CertificateRevocationCheckMode = Options.CertificateRevocationCheckMode,
+        CertificateChainPolicy = Options.CertificateChainPolicy,
+        RemoteCertificateValidationCallback = Options.RemoteCertificateValidationCallback,
+        AllowTlsResume = Options.AllowTlsResume,
+        AllowRenegotiation = Options.AllowRenegotiation,
+        ApplicationProtocols = Options.ApplicationProtocols,
+    };
+
+    /// <summary>
     /// The trust anchors of a PEM CA bundle, loaded once per path and shared by every server and
     /// connection that names it. PEM only: PKCS#12 needs PKCS12KDF, which the FIPS provider lacks.
     /// </summary>

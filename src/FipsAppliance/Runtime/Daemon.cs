@@ -110,7 +110,7 @@ internal sealed partial class Daemon
             model.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(3));
             return 1;
         }
-        model.StartResolversAsync().GetAwaiter().GetResult();
+        model.StartAsync().GetAwaiter().GetResult();
         WarmUpTls(model);
         listeners.Commit(plan);
         _current = model;
@@ -153,6 +153,11 @@ internal sealed partial class Daemon
         catch (TlsPolicyException e)
         {
             LogBindFailed(_log, e.Message);
+            return null;
+        }
+        catch (Backends.Dns.InitAddrException e)
+        {
+            LogBindFailed(_log, e.Message);   // after init-addr's lines saying which servers
             return null;
         }
         foreach (var warning in model.TlsWarnings) LogTlsWarning(_log, warning);
@@ -212,7 +217,7 @@ internal sealed partial class Daemon
         }
         // The new servers get their first DNS answers while the old model still serves, so the
         // first request after the switch does not meet a server without an address (a 503).
-        model.StartResolversAsync().GetAwaiter().GetResult();
+        model.StartAsync().GetAwaiter().GetResult();
 
         var previous = _current;
         var change = _listeners.Commit(plan);

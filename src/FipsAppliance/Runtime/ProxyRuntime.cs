@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using FipsAppliance.Backends;
 using FipsAppliance.Backends.Dns;
+using FipsAppliance.Backends.Health;
 using FipsAppliance.Configuration;
 using FipsAppliance.Fips;
 using FipsAppliance.Frontends;
@@ -28,6 +29,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     private readonly List<Frontend> _frontends = [];
     private readonly List<Backend> _backends = [];
     private readonly List<ResolversRuntime> _resolvers = [];
+    private readonly HealthChecks _checks;
     private readonly ProxyContext _context;
     // This model's trust anchors by ca-file path: read anew for every model, so that a CA bundle
     // replaced before a reload is the one the reloaded configuration trusts.
@@ -54,7 +56,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         foreach (var p in config.Proxies)
         {
             if (p.Kind == ProxyKind.Frontend) continue;
-            var backend = new Backend(p);
+            var backend = new Backend(p, process.Log);
             backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? TlsPolicy.For(s, config.Global, Trust) : null))];
             _backends.Add(backend);
         }
@@ -65,8 +67,10 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
             _frontends.Add(new Frontend(p, routing, this));
         }
         foreach (var r in config.Resolvers) _resolvers.Add(new ResolversRuntime(r, process.Log));
-        AssignAddresses();
-        // Last: the access log opens sockets and a writer task, which a TLS policy refused above would leak.
+        InitAddr.Assign(_backends, _resolvers, process.Log);
+        _checks = new HealthChecks(_backends, config.Global);
+        // Last: the access log opens sockets and a writer task, which a TLS policy or an init-addr
+        // refused above would leak.
         _context = new ProxyContext(process, AccessLog.Create(config, process.Stream, config.Global.LogTag ?? AccessLog.DefaultTag, process.Log, warnings ?? []))
         {
             Stats = new StatsService(this),
@@ -86,59 +90,16 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         _trust.GetOrAdd(Path.GetFullPath(caFile), TlsPolicy.LoadPem);
 
     /// <summary>
-    /// Fixed addresses now; names through `init-addr` (libc at start, or `none` to wait for the
-    /// resolvers) and the resolvers named by the server lines.
+    /// First resolution of every resolvers-fed server, then background refresh, then the health
+    /// checks. The daemon awaits it before the model takes traffic (at start and at reload: the
+    /// servers then have addresses before the first request reaches them) and stops it all in
+    /// DisposeAsync.
     /// </summary>
-    private void AssignAddresses()
+    public async Task StartAsync()
     {
-        foreach (var backend in _backends)
-        {
-            foreach (var group in backend.Servers.GroupBy(s => (s.Config.Address, s.Config.Resolvers, s.Config.Template)))
-            {
-                var servers = group.ToArray();
-                var first = servers[0].Config;
-                if (IPAddress.TryParse(first.Address.Trim('[', ']'), out var ip))
-                {
-                    foreach (var s in servers) s.EndPoint = new IPEndPoint(ip, s.Config.Port == 0 ? 443 : s.Config.Port);
-                    continue;
-                }
-                foreach (var method in first.InitAddr)
-                {
-                    if (method == "libc")
-                    {
-                        try
-                        {
-                            var addresses = Dns.GetHostAddresses(first.Address);
-                            var preferred = addresses.Where(a => (a.AddressFamily == AddressFamily.InterNetworkV6) == (first.ResolvePrefer == "ipv6"))
-                                .Concat(addresses).ToArray();
-                            if (preferred.Length > 0)
-                            {
-                                for (int i = 0; i < servers.Length && i < (first.Template is null ? 1 : preferred.Length); i++)
-                                    servers[i].EndPoint = new IPEndPoint(preferred[i], servers[i].Config.Port == 0 ? 443 : servers[i].Config.Port);
-                                break;
-                            }
-                        }
-                        catch (SocketException) { }
-                    }
-                    else if (method == "none") break;
-                    else if (IPAddress.TryParse(method, out var fixedIp))
-                    {
-                        foreach (var s in servers) s.EndPoint = new IPEndPoint(fixedIp, s.Config.Port == 0 ? 443 : s.Config.Port);
-                        break;
-                    }
-                }
-                if (first.Resolvers is { } name && _resolvers.FirstOrDefault(r => r.Name == name) is { } resolvers)
-                    resolvers.Add(first.Address, first.ResolvePrefer == "ipv6", servers);
-            }
-        }
+        await Task.WhenAll(_resolvers.Select(r => r.StartAsync()));
+        _checks.Start();
     }
-
-    /// <summary>
-    /// First resolution of every resolvers-fed server, then background refresh. The daemon awaits
-    /// it before the model takes traffic (at start and at reload) and stops it in DisposeAsync:
-    /// the place for anything else a model runs in the background (health checks).
-    /// </summary>
-    public Task StartResolversAsync() => Task.WhenAll(_resolvers.Select(r => r.StartAsync()));
 
     // --- sessions ---
 
@@ -229,10 +190,11 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
             foreach (var s in b.Servers) s.Pool.Purge();
     }
 
-    /// <summary>Stops what this model runs on its own: resolvers, idle server connections, the access log's sockets.</summary>
+    /// <summary>Stops what this model runs on its own: health checks, resolvers, idle server connections, the access log's sockets.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _checks.Dispose();
         foreach (var r in _resolvers) r.Dispose();
         foreach (var b in _backends)
             foreach (var s in b.Servers) s.Pool.Clear();

@@ -33,7 +33,10 @@ internal static class CsvStats
         Hrsp4xx = Col("hrsp_4xx"), Hrsp5xx = Col("hrsp_5xx"), HrspOther = Col("hrsp_other"),
         ReqRate = Col("req_rate"), ReqTot = Col("req_tot"), Addr = Col("addr"), Mode = Col("mode"),
         Algo = Col("algo"), ConnRate = Col("conn_rate"), ConnTot = Col("conn_tot"), Reuse = Col("reuse"),
-        Uweight = Col("uweight"), StaticEnd = Col("-"), SslSess = Col("ssl_sess");
+        Uweight = Col("uweight"), StaticEnd = Col("-"), SslSess = Col("ssl_sess"),
+        ChkFail = Col("chkfail"), ChkDown = Col("chkdown"), Downtime = Col("downtime"),
+        CheckDuration = Col("check_duration"), LastChk = Col("last_chk"), CheckDesc = Col("check_desc"),
+        CheckRise = Col("check_rise"), CheckFall = Col("check_fall"), CheckHealth = Col("check_health");
 
     public static int ColumnCount => Columns.Length;
 
@@ -86,6 +89,9 @@ internal static class CsvStats
         row.Number(Uweight, weight);
         row.Number(Act, StatsFacts.ActiveServers(backend));
         row.Number(Bck, 0);
+        row.Number(ChkDown, backend.DownTransitions);
+        row.Number(LastChg, backend.LastChangeSeconds);
+        row.Number(Downtime, backend.DowntimeSeconds);
         // HAProxy shows algo (and a server's addr) only with `stats show-legends`; on a loopback-only
         // page they help more than they reveal, so we always fill them.
         row.Text(Algo, StatsFacts.BalanceWord(backend.Balance));
@@ -103,7 +109,27 @@ internal static class CsvStats
         row.Number(Act, 1);
         row.Number(Bck, 0);
         row.Number(LastChg, server.LastChangeSeconds);
-        if (server.CheckStatus.Length > 0) row.Text(CheckStatus, server.CheckStatus);
+        if (server.CheckEnabled)
+        {
+            // As HAProxy 2.6.12 fills them (measured): the counters always, the last check's facts
+            // only while checks run (not in maintenance); check_code is for layer-7 checks.
+            row.Number(ChkFail, server.FailedChecks);
+            row.Number(ChkDown, server.DownTransitions);
+            row.Number(Downtime, server.DowntimeSeconds);
+        }
+        if (server.CheckStatus.Length > 0)
+        {
+            row.Text(CheckStatus, server.CheckStatus);
+            if (server.CheckDurationMs >= 0) row.Number(CheckDuration, server.CheckDurationMs);
+            if (server.CheckInfo.Length > 0) row.Text(LastChk, server.CheckInfo);
+            if (server.CheckDescription.Length > 0) row.Text(CheckDesc, server.CheckDescription);
+        }
+        if (server.CheckHealth >= 0 && server.Status != ServerStatus.Maint)
+        {
+            row.Number(CheckRise, server.CheckRise);
+            row.Number(CheckFall, server.CheckFall);
+            row.Number(CheckHealth, server.CheckHealth);
+        }
         if (server.Address.Length > 0) row.Text(Addr, server.Address);
     }
 

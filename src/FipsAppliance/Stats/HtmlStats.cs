@@ -42,6 +42,7 @@ internal static class HtmlStats
         ("Errors", ["Req", "Conn", "Resp"]),
         ("Warnings", ["Retr", "Redis"]),
         ("Upstream TLS", ["Handshakes", "Reuses"]),
+        ("Checks", ["Fail", "Down", "Dwntme"]),
     ];
 
     public static void Write(StatsWriter w, IStatsSource source, IReadOnlyList<StatsProxy> proxies, StatsPageOptions options)
@@ -133,7 +134,7 @@ internal static class HtmlStats
             SessionCells(w, c, frontend.MaxConn);
             TrafficCells(w, c, frontend.Mode);
             Number(w, Volatile.Read(ref c.RequestErrors));
-            Empty(w, 2 + 2 + 2);
+            Empty(w, 2 + 2 + 2 + 3);
             w.Text("</tr>\n");
         }
 
@@ -145,12 +146,19 @@ internal static class HtmlStats
                 BeginRow(w, RowClass(server.Status), server.Name);
                 Cell(w, StatsFacts.ServerStatusWord(server));
                 Cell(w, server.Address.Length > 0 ? server.Address : "(unresolved)");
-                Cell(w, server.CheckStatus.Length > 0 ? server.CheckStatus : "-");
+                CheckCell(w, server);
                 Cell(w, StatsFacts.ShortDuration(server.LastChangeSeconds));
                 Number(w, server.Weight);
                 SessionCells(w, c, server.MaxConn);
                 TrafficCells(w, c, backend.Mode);
                 UpstreamCells(w, c);
+                if (server.CheckEnabled)
+                {
+                    Number(w, server.FailedChecks);
+                    Number(w, server.DownTransitions);
+                    Cell(w, StatsFacts.ShortDuration(server.DowntimeSeconds));
+                }
+                else Empty(w, 3);
                 w.Text("</tr>\n");
             }
 
@@ -163,6 +171,9 @@ internal static class HtmlStats
             SessionCells(w, bc, limit: 0);
             TrafficCells(w, bc, backend.Mode);
             UpstreamCells(w, bc);
+            Empty(w, 1);
+            Number(w, backend.DownTransitions);
+            Cell(w, StatsFacts.ShortDuration(backend.DowntimeSeconds));
             w.Text("</tr>\n");
         }
         w.Text("</table>\n");
@@ -231,6 +242,22 @@ internal static class HtmlStats
         w.Text("</td>");
     }
 
+    /// <summary>"L4CON in 0ms", its reason and info as the tooltip (HAProxy's page does the same).</summary>
+    private static void CheckCell(StatsWriter w, IServerStats server)
+    {
+        string title = server.CheckInfo.Length > 0 ? $"{server.CheckDescription}: {server.CheckInfo}" : server.CheckDescription;
+        if (title.Length == 0)
+        {
+            Cell(w, StatsFacts.CheckCell(server));
+            return;
+        }
+        w.Text("<td class=\"l\" title=\"");
+        w.Html(title);
+        w.Text("\">");
+        w.Html(StatsFacts.CheckCell(server));
+        w.Text("</td>");
+    }
+
     private static void Number(StatsWriter w, long value)
     {
         w.Text("<td>");
@@ -249,6 +276,8 @@ internal static class HtmlStats
         w.Text("<span class=\"lg\" style=\"background:#ff9090\">DOWN</span> ");
         w.Text("<span class=\"lg\" style=\"background:#c07820\">MAINT</span> ");
         w.Text("<span class=\"lg\" style=\"background:#e0e0e0\">no check</span>. ");
-        w.Text("Rates are per second over the last full second; LastChg is the time since the last status change.</p>\n");
+        w.Text("UP 1/3: going down (1 of 3 failed checks); DOWN 1/2: going up. ");
+        w.Text("Rates are per second over the last full second; LastChg is the time since the last status change; ");
+        w.Text("Checks: failed checks, transitions to DOWN, time spent DOWN.</p>\n");
     }
 }

@@ -27,6 +27,10 @@ internal static class PrometheusStats
     private static readonly string[] CheckStates =
         ["HANA", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK", "L6TOUT", "L6RSP", "L7TOUT", "L7RSP", "L7OK", "L7OKC", "L7STS", "PROCERR", "PROCTOUT", "PROCOK"];
 
+    private const string UpDownHelp = "Total number of failed checks causing UP to DOWN server transitions, per server/backend, since the worker process started";
+    private const string LastChangeHelp = "How long ago the last server state changed, in seconds";
+    private const string DowntimeHelp = "Total time spent in DOWN state, for server or backend";
+
     private readonly record struct CounterMetric(string Name, string Type, string Help, Func<TrafficCounters, long> Value);
 
     private static readonly CounterMetric[] FrontendMetrics =
@@ -143,6 +147,13 @@ internal static class PrometheusStats
         foreach (var (proxy, backend) in backends) weight.Sample(StatsFacts.BackendWeight(backend), ("proxy", proxy.Name));
         foreach (var (proxy, backend) in backends) active.Sample(StatsFacts.ActiveServers(backend), ("proxy", proxy.Name));
 
+        var upDown = new Family(w, "haproxy_backend_check_up_down_total", Counter, UpDownHelp);
+        foreach (var (proxy, backend) in backends) upDown.Sample(backend.DownTransitions, ("proxy", proxy.Name));
+        var lastChange = new Family(w, "haproxy_backend_check_last_change_seconds", Gauge, LastChangeHelp);
+        foreach (var (proxy, backend) in backends) lastChange.Sample(backend.LastChangeSeconds, ("proxy", proxy.Name));
+        var downtime = new Family(w, "haproxy_backend_downtime_seconds_total", Counter, DowntimeHelp);
+        foreach (var (proxy, backend) in backends) downtime.Sample(backend.DowntimeSeconds, ("proxy", proxy.Name));
+
         var handshakes = new Family(w, "datadog_fips_proxy_backend_tls_handshakes_total", Counter, "Total number of full TLS handshakes with this backend's servers since the process started");
         foreach (var (proxy, backend) in backends) handshakes.Sample(Volatile.Read(ref backend.Counters.TlsHandshakes), ("proxy", proxy.Name));
 
@@ -182,8 +193,20 @@ internal static class PrometheusStats
         var weight = new Family(w, "haproxy_server_weight", Gauge, "Server's effective weight, or sum of active servers' effective weights for a backend");
         foreach (var (proxy, server, _) in servers) weight.Sample(server.Weight, ("proxy", proxy), ("server", server.Name));
 
-        var lastChange = new Family(w, "haproxy_server_check_last_change_seconds", Gauge, "How long ago the last server state changed, in seconds");
+        var lastChange = new Family(w, "haproxy_server_check_last_change_seconds", Gauge, LastChangeHelp);
         foreach (var (proxy, server, _) in servers) lastChange.Sample(server.LastChangeSeconds, ("proxy", proxy), ("server", server.Name));
+
+        // promex 2.6 gives these for checked servers only (its PROMEX_FL_SRV_METRIC fields chkfail, chkdown, downtime).
+        var failures = new Family(w, "haproxy_server_check_failures_total", Counter, "Total number of failed individual health checks per server/backend, since the worker process started");
+        var upDown = new Family(w, "haproxy_server_check_up_down_total", Counter, UpDownHelp);
+        var downtime = new Family(w, "haproxy_server_downtime_seconds_total", Counter, DowntimeHelp);
+        foreach (var (proxy, server, _) in servers) if (server.CheckEnabled) failures.Sample(server.FailedChecks, ("proxy", proxy), ("server", server.Name));
+        foreach (var (proxy, server, _) in servers) if (server.CheckEnabled) upDown.Sample(server.DownTransitions, ("proxy", proxy), ("server", server.Name));
+        foreach (var (proxy, server, _) in servers) if (server.CheckEnabled) downtime.Sample(server.DowntimeSeconds, ("proxy", proxy), ("server", server.Name));
+
+        var duration = new Family(w, "haproxy_server_check_duration_seconds", Gauge, "Total duration of the latest server health check, in seconds.");
+        foreach (var (proxy, server, _) in servers)
+            if (server.CheckStatus.Length > 0 && server.CheckDurationMs >= 0) duration.SampleMilliseconds(server.CheckDurationMs, ("proxy", proxy), ("server", server.Name));
 
         // Only servers whose check has run; a word outside promex's list still gets its own series.
         var check = new Family(w, "haproxy_server_check_status", Gauge, "Status of last health check, per state label value.");
@@ -236,7 +259,13 @@ internal static class PrometheusStats
     {
         private bool _started;
 
-        public void Sample(long value, params ReadOnlySpan<(string Name, string Value)> labels)
+        /// <summary>A duration kept in milliseconds, written in seconds ("0.004"), as promex scales check_duration.</summary>
+        public void SampleMilliseconds(long ms, params ReadOnlySpan<(string Name, string Value)> labels) =>
+            Sample(ms, labels, seconds: true);
+
+        public void Sample(long value, params ReadOnlySpan<(string Name, string Value)> labels) => Sample(value, labels, seconds: false);
+
+        private void Sample(long value, ReadOnlySpan<(string Name, string Value)> labels, bool seconds)
         {
             if (!_started)
             {
@@ -266,7 +295,8 @@ internal static class PrometheusStats
                 w.Ascii("}"u8);
             }
             w.Ascii(" "u8);
-            w.Number(value);
+            if (seconds) w.Text((value / 1000.0).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
+            else w.Number(value);
             w.Ascii("\n"u8);
         }
     }

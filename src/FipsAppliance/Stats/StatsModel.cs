@@ -41,6 +41,12 @@ public interface IBackendStats
     BalanceAlgorithm Balance { get; }
     TrafficCounters Counters { get; }
     IReadOnlyList<IServerStats> Servers { get; }
+    /// <summary>chkdown: times the backend lost its last usable server (a start without one counts, as in HAProxy).</summary>
+    long DownTransitions => 0;
+    /// <summary>lastchg: seconds since the backend went UP or DOWN.</summary>
+    long LastChangeSeconds => 0;
+    /// <summary>downtime: seconds spent without a usable server.</summary>
+    long DowntimeSeconds => 0;
 }
 
 public interface IServerStats
@@ -56,4 +62,28 @@ public interface IServerStats
     int Weight { get; }
     int MaxConn { get; }
     TrafficCounters Counters { get; }
+
+    // Health checks (HAProxy's stats fields of the same names). The defaults describe a server
+    // whose check facts are unknown, so that hand-made views need only what they test.
+
+    /// <summary>In maintenance because the resolvers have no address for it: "MAINT (resolution)".</summary>
+    bool ResolutionMaintenance => Status == ServerStatus.Maint && Address.Length == 0;
+    /// <summary>check_health: 0..rise+fall-1 (UP from rise on), or -1 when unknown or not checked.</summary>
+    int CheckHealth => -1;
+    int CheckRise => 0;
+    int CheckFall => 0;
+    /// <summary>check_duration: ms the last check took, -1 when none is known.</summary>
+    long CheckDurationMs => -1;
+    /// <summary>check_desc: the last check's status in words ("Layer4 connection problem").</summary>
+    string CheckDescription => "";
+    /// <summary>last_chk: what the last check said beyond its status ("Connection refused").</summary>
+    string CheckInfo => "";
+    /// <summary>Whether the server has `check` (chkfail, chkdown and downtime are shown only then).</summary>
+    bool CheckEnabled => CheckStatus.Length > 0;
+    /// <summary>chkfail: failed checks while the server was not already DOWN.</summary>
+    long FailedChecks => 0;
+    /// <summary>chkdown: transitions to DOWN (maintenance included).</summary>
+    long DownTransitions => 0;
+    /// <summary>downtime: seconds spent DOWN or in maintenance.</summary>
+    long DowntimeSeconds => 0;
 }

@@ -169,17 +169,31 @@ internal static class StatsFacts
     public static bool IsUsable(IServerStats server) => server.Status is ServerStatus.Up or ServerStatus.NoCheck;
 
     /// <summary>
-    /// HAProxy's status column for a server. "MAINT (resolution)" is what HAProxy shows for a
-    /// resolvers-fed server still without an address (init-addr none), the usual state of the
-    /// shipped cfg's spare server-template slots.
+    /// HAProxy's status column for a server (stats.c stats_fill_sv_stats): "UP", "UP 1/3" while going
+    /// down (health - rise + 1 of fall), "DOWN", "DOWN 1/2" while going up (health of rise),
+    /// "MAINT (resolution)" for a resolvers-fed server without an address (the usual state of the
+    /// shipped cfg's spare server-template slots), "MAINT", "no check".
     /// </summary>
-    public static string ServerStatusWord(IServerStats server) => server.Status switch
+    public static string ServerStatusWord(IServerStats server)
     {
-        ServerStatus.Up => "UP",
-        ServerStatus.Down => "DOWN",
-        ServerStatus.Maint => server.Address.Length == 0 ? "MAINT (resolution)" : "MAINT",
-        _ => "no check",
-    };
+        int health = server.CheckHealth, rise = server.CheckRise, fall = server.CheckFall;
+        bool known = health >= 0 && rise > 0 && fall > 0;
+        return server.Status switch
+        {
+            ServerStatus.Up when known && health < rise + fall - 1 => $"UP {health - rise + 1}/{fall}",
+            ServerStatus.Up => "UP",
+            ServerStatus.Down when known && health > 0 => $"DOWN {health}/{rise}",
+            ServerStatus.Down => "DOWN",
+            ServerStatus.Maint => server.ResolutionMaintenance ? "MAINT (resolution)" : "MAINT",
+            _ => "no check",
+        };
+    }
+
+    /// <summary>The HTML page's check cell, as HAProxy's: "L4CON in 0ms", or the bare status when the duration is unknown.</summary>
+    public static string CheckCell(IServerStats server) =>
+        server.CheckStatus.Length == 0 ? "-"
+        : server.CheckDurationMs >= 0 ? $"{server.CheckStatus} in {server.CheckDurationMs}ms"
+        : server.CheckStatus;
 
     /// <summary>A backend is UP while at least one server may take traffic, as HAProxy reports it.</summary>
     public static bool BackendUp(IBackendStats backend)

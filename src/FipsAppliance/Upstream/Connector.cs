@@ -33,12 +33,10 @@ internal static partial class Connector
 
     public static async ValueTask<ConnectResult> ConnectAsync(Backend backend, ILogger log, CancellationToken cancel)
     {
+        // No usable server: 503 at once. HAProxy's "backend 'x' has no server available!" was
+        // logged by the backend when its last server went, not per request.
         var server = backend.PickServer();
-        if (server is null)
-        {
-            LogNoServer(log, backend.Name);
-            return new(null, ConnectError.NoServer, "no server available");
-        }
+        if (server is null) return new(null, ConnectError.NoServer, "no server available");
         int retries = Math.Max(0, backend.Config.Retries);
         bool redispatch = backend.Config.Options.Redispatch;
         int timeoutMs = backend.Config.Timeouts.Connect ?? DefaultConnectTimeoutMs;
@@ -48,6 +46,7 @@ internal static partial class Connector
             last = await ConnectOnceAsync(server, timeoutMs, cancel);
             if (last.Connection is not null) return last;
             Interlocked.Increment(ref server.Counters.ConnectionErrors);
+            if (last.Error is ConnectError.Connect or ConnectError.Tls) server.ReportConnectFailure();   // its next health check comes sooner
             LogConnectFailed(log, server.FullName, server.Address, last.Reason ?? "", attempt + 1, retries + 1);
             if (attempt >= retries || cancel.IsCancellationRequested)
             {
@@ -128,7 +127,4 @@ internal static partial class Connector
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connect to server {Server} ({Address}) failed: {Reason} (attempt {Attempt} of {Attempts}).")]
     private static partial void LogConnectFailed(ILogger log, string server, string address, string reason, int attempt, int attempts);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "backend '{Backend}' has no server available!")]
-    private static partial void LogNoServer(ILogger log, string backend);
 }

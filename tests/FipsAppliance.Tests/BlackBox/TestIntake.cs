@@ -93,6 +93,13 @@ public sealed class TestIntake : IAsyncDisposable
     private int _handshakes;
 
     public TestIntake(TestCa ca, IntakeCertificate certificate = IntakeCertificate.Valid)
+        : this(ca, certificate, IPAddress.Loopback, 0)
+    {
+    }
+
+    /// <summary>An intake on <paramref name="address"/>:<paramref name="port"/> (0: any free port), e.g. one of
+    /// several on 127.0.0.x that DNS points names at, or one restarted where a stopped one listened.</summary>
+    public TestIntake(TestCa ca, IntakeCertificate certificate, IPAddress address, int port)
     {
         var leaf = certificate switch
         {
@@ -101,13 +108,16 @@ public sealed class TestIntake : IAsyncDisposable
             _ => new TestCa("Some Other Root CA").Issue(Hosts),
         };
         _certificate = SslStreamCertificateContext.Create(leaf.Certificate, additionalCertificates: null, offline: true);
-        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener = new TcpListener(address, port);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start(512);
+        Address = address;
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _acceptLoop = AcceptLoopAsync();
     }
 
     public int Port { get; }
+    public IPAddress Address { get; }
     public IntakeBehaviour DefaultBehaviour { get; set; } = IntakeBehaviour.Accept;
 
     /// <summary>TCP connections accepted (health checks included).</summary>

@@ -73,6 +73,19 @@ public class CfgErrorTests
         await Assert.That(f.Diagnostics).Contains($"Error(s) found in configuration file : {f.CfgPath}");
     }
 
+    // Found by `./build.sh fuzz cfg`: a NUL byte in a file name (ca-file) threw out of the parser
+    // (Path.GetFullPath) instead of being reported at its line.
+    [Test]
+    [Arguments("ca-file ca\0.crt")]
+    [Arguments("ca-file \"ca\\x00.crt\"")]
+    public async Task A_nul_character_is_an_error_at_its_line(string serverWords)
+    {
+        using var f = new CfgFixture();
+        var loaded = f.Load(CfgFixture.Head + "backend be\n    server s 10.0.0.1:443 ssl " + serverWords + "\n");
+        await Assert.That(loaded).IsNull();
+        await Assert.That(f.Diagnostics).Contains($"parsing {f.At(7)} : NUL character");
+    }
+
     [Test]
     public async Task Messages_have_haproxy_shape()
     {

@@ -48,6 +48,8 @@ public class CfgLexerTests
     [Arguments("x \"$1\"", "forbidden first char in environment variable name at position 5")]
     [Arguments("x \\xZ1", "truncated or invalid hexadecimal sequence at position 3")]
     [Arguments("x \"${.NOPE}\"", "unsupported internal variable name '.NOPE' at position 6")]
+    [Arguments("ca-file a\0b", "NUL character at position 10")]
+    [Arguments("ca-file \"a\\x00b\"", "NUL character from a hexadecimal sequence at position 11")]
     public async Task Reports_lexical_errors_with_position(string line, string expected)
     {
         var words = Split(line, out var error);

@@ -58,7 +58,8 @@ internal static class ReferenceRequestParser
                 {
                     string partial = lines.Count == 0 ? text[s..] : lines[0];
                     string method = partial.Split(' ')[0];
-                    if (method.EndsWith('\r'))
+                    // A CR at the end of an unfinished line may be its CRLF's; a finished line has none left.
+                    if (lines.Count == 0 && method.EndsWith('\r'))
                     {
                         method = method[..^1];
                     }

@@ -382,6 +382,16 @@ public class RequestParserTests
         await Assert.That(head.Rejection).IsEqualTo(RequestRejection.BareLineFeed);
     }
 
+    // Found by `./build.sh fuzz request`: with the first line whole and the head not, the CR that
+    // belongs to the method was taken for the line's CRLF and the request was waited for.
+    [Test]
+    public async Task Rejects_a_carriage_return_ending_the_method_before_the_head_is_complete()
+    {
+        var (status, head, _) = ParseRequest("GET\r\r\nHost: a\r\n");
+        await Assert.That(status).IsEqualTo(ParseStatus.Rejected);
+        await Assert.That(head.Rejection).IsEqualTo(RequestRejection.InvalidMethod);
+    }
+
     [Test]
     public Task Rejects_a_lone_carriage_return_in_the_request_line() =>
         AssertRejected("GET / HTTP/1.1\rHost: a\r\n\r\n", RequestRejection.InvalidVersion);

@@ -86,9 +86,30 @@ public class ResponseParserTests
         await Assert.That(ParseResponse("HTTP/1.1 200 OK\r\nX: y\r\n").Status).IsEqualTo(ParseStatus.NeedMore);
     }
 
+    // Found by `./build.sh fuzz response`: a read ending on the CR of an empty line before the
+    // status line was refused as a response not starting with HTTP/.
+    [Test]
+    public async Task Waits_when_a_read_ends_inside_an_empty_line_before_the_status_line()
+    {
+        var buf = Bytes("\r\nHTTP/1.1 200 OK\r\n\r\n");
+        var head = new HttpResponseHead();
+        for (int available = 1; available < buf.Length; available++)
+        {
+            await Assert.That(Http1Parser.ParseResponseHead(buf.AsSpan(0, available), head, out _)).IsEqualTo(ParseStatus.NeedMore);
+        }
+        await Assert.That(Http1Parser.ParseResponseHead(buf, head, out int length)).IsEqualTo(ParseStatus.Complete);
+        await Assert.That(length).IsEqualTo(buf.Length);
+    }
+
     [Test]
     public Task Rejects_a_response_that_does_not_start_with_http() =>
         AssertRejected("garbage", ResponseRejection.InvalidVersion);
+
+    // Found by `./build.sh fuzz response`: once the first line had arrived whole, a head that was
+    // still incomplete was waited for instead of refused, so the verdict depended on the read sizes.
+    [Test]
+    public Task Rejects_a_response_that_does_not_start_with_http_once_its_first_line_is_complete() =>
+        AssertRejected("HTPP/1.1 200 OK\r\nServer: x\r\n", ResponseRejection.InvalidVersion);
 
     [Test]
     [Arguments("HTTP/2.0 200 OK", ResponseRejection.InvalidVersion)]

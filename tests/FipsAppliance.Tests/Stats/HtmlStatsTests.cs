@@ -10,7 +10,7 @@ public class HtmlStatsTests
         string html = FakeStats.Render(FakeStats.Appliance(), StatsFormat.Html);
 
         foreach (string proxy in new[] { "stats", "metrics-forwarder", "traces-forwarder", "datadog-metrics", "datadog-traces" })
-            await Assert.That(html).Contains($"<th class=\"px\" colspan=\"25\">{proxy} <small>");
+            await Assert.That(html).Contains($"<th class=\"px\" colspan=\"28\">{proxy} <small>");
         foreach (string server in new[] { "mothership1", "mothership2", "mothership3" })
             await Assert.That(html).Contains($"<td class=\"l\">{server}</td>");
     }

@@ -1,106 +1,158 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 
 namespace FipsAppliance.Backends.Dns;
 
-/// <summary>The outcome of one name resolution, in HAProxy's `hold` vocabulary.</summary>
-internal enum DnsStatus { Valid, Nx, Refused, Timeout, Other }
+/// <summary>A nameserver of a `resolvers` section: its name (for "by resolvers/name" log lines) and where it listens.</summary>
+internal sealed record DnsServer(string Name, IPEndPoint EndPoint);
+
+/// <summary>The result of one resolution: the status, the addresses, and the nameserver whose answer it is.</summary>
+internal readonly record struct DnsResult(DnsStatus Status, IPAddress[] Addresses, DnsServer? AnsweredBy);
 
 /// <summary>
-/// A minimal DNS stub for the `resolvers` section: A or AAAA questions over UDP to the section's
-/// nameservers in turn, `timeout retry` per try and `resolve_retries` tries. No recursion of its
-/// own and no cache beyond what the caller keeps: the nameservers do the work, as with HAProxy.
+/// A DNS stub for the `resolvers` section: an A or AAAA question to every nameserver of the section
+/// at once (HAProxy's way), up to `resolve_retries` tries `timeout retry` apart, the first valid
+/// answer winning. Each query has a random ID (from the OS's CSPRNG) and its own connected UDP
+/// socket, so a random source port and only the nameserver's packets; anything that is not an
+/// answer to that ID and question is dropped and the wait goes on. A truncated answer is asked
+/// again over TCP. No recursion and no cache of its own: the nameservers do that, as with HAProxy.
+/// Nothing here blocks a thread, holds a lock, or lets an exception out.
 /// </summary>
 internal static class DnsClient
 {
-    private const ushort TypeA = 1, TypeAaaa = 28, ClassIn = 1;
-
-    public static async Task<(DnsStatus Status, IPAddress[] Addresses)> ResolveAsync(
-        string name, bool ipv6, IReadOnlyList<IPEndPoint> nameservers, int retries, int timeoutMs, int payloadSize)
+    public static async Task<DnsResult> ResolveAsync(string name, ushort qtype, IReadOnlyList<DnsServer> nameservers,
+        int retries, int timeoutRetryMs, int payloadSize, CancellationToken stop)
     {
-        if (nameservers.Count == 0) return (DnsStatus.Other, []);
-        var status = DnsStatus.Timeout;
-        for (int attempt = 0; attempt < Math.Max(1, retries); attempt++)
+        if (nameservers.Count == 0) return new(DnsStatus.Other, [], null);
+        var qname = DnsMessage.EncodeName(name);
+        if (qname is null) return new(DnsStatus.Other, [], null);
+        var worst = DnsStatus.Timeout;
+        for (int attempt = 0; attempt < Math.Max(1, retries) && !stop.IsCancellationRequested; attempt++)
         {
-            var ns = nameservers[attempt % nameservers.Count];
-            ushort id = (ushort)Random.Shared.Next(ushort.MaxValue);
-            var query = BuildQuery(id, name, ipv6 ? TypeAaaa : TypeA);
-            using var socket = new Socket(ns.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            using var cts = new CancellationTokenSource(timeoutMs);
-            try
+            long tryStart = Environment.TickCount64;
+            using var tryEnd = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            tryEnd.CancelAfter(Math.Max(1, timeoutRetryMs));
+            var pending = new List<Task<(DnsServer Server, DnsAnswer Answer)>>(nameservers.Count);
+            foreach (var ns in nameservers) pending.Add(QueryAsync(ns, qname, qtype, payloadSize, tryEnd.Token));
+            bool definite = true;
+            while (pending.Count > 0)
             {
-                await socket.ConnectAsync(ns, cts.Token);
-                await socket.SendAsync(query, SocketFlags.None, cts.Token);
-                var buffer = new byte[Math.Max(512, payloadSize)];
-                while (true)
+                var done = await Task.WhenAny(pending);
+                pending.Remove(done);
+                var (server, answer) = await done;   // QueryAsync never throws
+                if (answer.Status == DnsStatus.Valid && answer.Addresses.Length > 0)
                 {
-                    int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
-                    if (n < 12 || BinaryPrimitives.ReadUInt16BigEndian(buffer) != id) continue; // not our answer
-                    var (s, addresses) = Parse(buffer.AsSpan(0, n), ipv6 ? TypeAaaa : TypeA);
-                    if (s is DnsStatus.Valid or DnsStatus.Nx) return (s, addresses);
-                    status = s;
-                    break;
+                    tryEnd.Cancel();                      // the others are not needed
+                    await Task.WhenAll(pending);
+                    return new(DnsStatus.Valid, answer.Addresses, server);
                 }
+                worst = Worse(worst, answer.Status);
+                if (answer.Status is not (DnsStatus.Nx or DnsStatus.Valid)) definite = false;
             }
-            catch (OperationCanceledException) { status = DnsStatus.Timeout; }
-            catch (SocketException e) { status = e.SocketErrorCode == SocketError.ConnectionRefused ? DnsStatus.Refused : DnsStatus.Other; }
+            // Every nameserver said the name has no address (NXDOMAIN, or no record of this type): that is the answer.
+            if (definite) return new(worst, [], null);
+            // Otherwise wait out `timeout retry` before the next try, as HAProxy spaces its queries.
+            long left = timeoutRetryMs - (Environment.TickCount64 - tryStart);
+            if (left > 0 && attempt + 1 < retries)
+            {
+                try { await Task.Delay((int)left, stop); }
+                catch (OperationCanceledException) { break; }
+            }
         }
-        return (status, []);
+        return new(worst, [], null);
     }
 
-    private static byte[] BuildQuery(ushort id, string name, ushort type)
+    /// <summary>
+    /// Which failure to report when no nameserver gave addresses: a name that does not exist (or
+    /// has no record of this type: Valid with no address, HAProxy's "no expected record") beats a
+    /// refusal, which beats any other error, which beats silence.
+    /// </summary>
+    private static DnsStatus Worse(DnsStatus sofar, DnsStatus now)
     {
-        var labels = name.TrimEnd('.').Split('.');
-        int length = 12 + 1 + 4 + labels.Sum(l => l.Length + 1);
-        var q = new byte[length];
-        BinaryPrimitives.WriteUInt16BigEndian(q, id);
-        q[2] = 0x01;                                   // RD: ask the nameserver to recurse
-        BinaryPrimitives.WriteUInt16BigEndian(q.AsSpan(4), 1);  // one question
-        int p = 12;
-        foreach (var l in labels)
-        {
-            q[p++] = (byte)l.Length;
-            foreach (char c in l) q[p++] = (byte)c;
-        }
-        q[p++] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(q.AsSpan(p), type);
-        BinaryPrimitives.WriteUInt16BigEndian(q.AsSpan(p + 2), ClassIn);
-        return q;
+        static int Rank(DnsStatus s) => s switch { DnsStatus.Valid => 5, DnsStatus.Nx => 4, DnsStatus.Refused => 3, DnsStatus.Other => 2, _ => 1 };
+        return Rank(now) > Rank(sofar) ? now : sofar;
     }
 
-    internal static (DnsStatus, IPAddress[]) Parse(ReadOnlySpan<byte> m, ushort wanted)
+    /// <summary>One query to one nameserver over UDP (then TCP if truncated); never throws.</summary>
+    private static async Task<(DnsServer, DnsAnswer)> QueryAsync(DnsServer ns, byte[] qname, ushort qtype, int payloadSize, CancellationToken cancel)
     {
-        int rcode = m[3] & 0x0f;
-        if (rcode == 3) return (DnsStatus.Nx, []);
-        if (rcode == 5) return (DnsStatus.Refused, []);
-        if (rcode != 0) return (DnsStatus.Other, []);
-        int qd = BinaryPrimitives.ReadUInt16BigEndian(m[4..]);
-        int an = BinaryPrimitives.ReadUInt16BigEndian(m[6..]);
-        int p = 12;
-        for (int i = 0; i < qd; i++) { p = SkipName(m, p) + 4; }
-        var result = new List<IPAddress>();
-        for (int i = 0; i < an && p < m.Length; i++)
+        ushort id = (ushort)RandomNumberGenerator.GetInt32(0, 65536);
+        var query = DnsMessage.BuildQuery(id, NameText(qname), qtype, payloadSize);
+        if (query is null) return (ns, new DnsAnswer(DnsStatus.Other, []));
+        DnsAnswer? malformed = null;
+        try
         {
-            p = SkipName(m, p);
-            ushort type = BinaryPrimitives.ReadUInt16BigEndian(m[p..]);
-            int rdLength = BinaryPrimitives.ReadUInt16BigEndian(m[(p + 8)..]);
-            p += 10;
-            if (type == wanted && (rdLength == 4 || rdLength == 16)) result.Add(new IPAddress(m.Slice(p, rdLength)));
-            p += rdLength;
+            using var socket = new Socket(ns.EndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            // Connected: the kernel drops datagrams from anyone but the nameserver, and an ICMP
+            // port-unreachable comes back as "connection refused".
+            await socket.ConnectAsync(ns.EndPoint, cancel);
+            await socket.SendAsync(query, SocketFlags.None, cancel);
+            var buffer = new byte[Math.Clamp(payloadSize, 512, 65535)];
+            while (true)
+            {
+                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel);
+                if (DnsMessage.Parse(buffer.AsSpan(0, n), id, qname, qtype) is not { } answer) continue;   // not ours
+                if (answer.Status == DnsStatus.Other && !answer.Truncated)
+                {
+                    // Broken (or forged with our ID): a well-formed answer may still follow within the try.
+                    malformed = answer;
+                    continue;
+                }
+                if (!answer.Truncated) return (ns, answer);
+                return (ns, await QueryTcpAsync(ns, qname, qtype, payloadSize, cancel));
+            }
         }
-        return (DnsStatus.Valid, [.. result]);
+        catch (OperationCanceledException) { return (ns, malformed ?? new DnsAnswer(DnsStatus.Timeout, [])); }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused) { return (ns, new DnsAnswer(DnsStatus.Refused, [])); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) { return (ns, new DnsAnswer(DnsStatus.Other, [])); }
     }
 
-    private static int SkipName(ReadOnlySpan<byte> m, int p)
+    /// <summary>The same question over TCP (RFC 7766: two-byte length before each message), for an answer too big for UDP.</summary>
+    private static async Task<DnsAnswer> QueryTcpAsync(DnsServer ns, byte[] qname, ushort qtype, int payloadSize, CancellationToken cancel)
     {
-        while (p < m.Length)
+        ushort id = (ushort)RandomNumberGenerator.GetInt32(0, 65536);
+        var query = DnsMessage.BuildQuery(id, NameText(qname), qtype, payloadSize)!;
+        using var socket = new Socket(ns.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(ns.EndPoint, cancel);
+        var framed = new byte[2 + query.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
+        query.CopyTo(framed, 2);
+        await socket.SendAsync(framed, SocketFlags.None, cancel);
+        var lengthBytes = new byte[2];
+        while (true)
         {
-            byte len = m[p];
-            if (len == 0) return p + 1;
-            if ((len & 0xc0) == 0xc0) return p + 2;   // compression pointer ends the name
-            p += len + 1;
+            if (!await ReadExactlyAsync(socket, lengthBytes, cancel)) return new DnsAnswer(DnsStatus.Other, []);
+            int length = BinaryPrimitives.ReadUInt16BigEndian(lengthBytes);
+            var message = new byte[length];
+            if (!await ReadExactlyAsync(socket, message, cancel)) return new DnsAnswer(DnsStatus.Other, []);
+            if (DnsMessage.Parse(message, id, qname, qtype) is { } answer)
+                return answer.Truncated ? new DnsAnswer(DnsStatus.Other, []) : answer;
         }
-        return p;
+    }
+
+    private static async Task<bool> ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancel)
+    {
+        int read = 0;
+        while (read < buffer.Length)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cancel);
+            if (n == 0) return false;
+            read += n;
+        }
+        return true;
+    }
+
+    private static string NameText(byte[] wire)
+    {
+        var parts = new List<string>();
+        int p = 0;
+        while (p < wire.Length && wire[p] != 0)
+        {
+            parts.Add(System.Text.Encoding.ASCII.GetString(wire, p + 1, wire[p]));
+            p += 1 + wire[p];
+        }
+        return string.Join('.', parts);
     }
 }

@@ -5,152 +5,77 @@ using Microsoft.Extensions.Logging;
 namespace FipsAppliance.Backends.Dns;
 
 /// <summary>
-/// A `resolvers` section at work: resolves the name of each group of servers that names it
-/// (a `server-template`'s slots share one name), hands the answers out to the slots, keeps
-/// the last good answer for `hold valid` when a later resolution fails, and empties the slots
-/// (servers without an address take no traffic) when failures last longer than the hold.
+/// A `resolvers` section at work: its nameservers and the names (<see cref="Resolution"/>) its
+/// servers ask for. Belongs to one live model: <see cref="Dispose"/> stops every resolution loop,
+/// and nothing here is shared with another model.
 /// </summary>
-internal sealed partial class ResolversRuntime : IDisposable
+internal sealed class ResolversRuntime : IDisposable
 {
-    private readonly ResolversSection _config;
-    private readonly IPEndPoint[] _nameservers;
-    private readonly List<Group> _groups = [];
-    private readonly ILogger _log;
+    private readonly List<Resolution> _resolutions = [];
     private readonly CancellationTokenSource _stop = new();
 
     public ResolversRuntime(ResolversSection config, ILogger log)
     {
-        _config = config;
-        _log = log;
-        var ns = new List<IPEndPoint>();
+        Config = config;
+        Log = log;
+        var ns = new List<DnsServer>();
         foreach (var n in config.Nameservers)
-            if (IPAddress.TryParse(n.Address, out var ip)) ns.Add(new IPEndPoint(ip, n.Port));
-        if (config.ParseResolvConf) ns.AddRange(ReadResolvConf());
-        _nameservers = [.. ns];
+            if (IPAddress.TryParse(n.Address.Trim('[', ']'), out var ip)) ns.Add(new DnsServer(n.Name, new IPEndPoint(ip, n.Port)));
+        // Read here, while the model is built (start-up or reload, on the main thread), never later.
+        if (config.ParseResolvConf) ns.AddRange(ReadResolvConf("/etc/resolv.conf"));
+        Nameservers = [.. ns];
     }
 
-    public string Name => _config.Name;
+    public ResolversSection Config { get; }
+    public ILogger Log { get; }
+    public string Name => Config.Name;
+    public IReadOnlyList<DnsServer> Nameservers { get; }
+    public IReadOnlyList<Resolution> Resolutions => _resolutions;
 
-    private sealed class Group(string fqdn, bool ipv6, Server[] servers)
+    /// <summary>Keeps <paramref name="fqdn"/> resolved for <paramref name="servers"/> (the slots that share it).</summary>
+    public Resolution Add(string fqdn, bool preferIpv6, Server[] servers)
     {
-        public string Fqdn { get; } = fqdn;
-        public bool Ipv6 { get; } = ipv6;
-        public Server[] Servers { get; } = servers;
-        public long LastSuccess = Environment.TickCount64;
+        var resolution = new Resolution(this, fqdn, preferIpv6, servers);
+        foreach (var s in servers) s.Resolution = resolution;
+        _resolutions.Add(resolution);
+        return resolution;
     }
 
-    public void Add(string fqdn, bool preferIpv6, Server[] servers) => _groups.Add(new Group(fqdn, preferIpv6, servers));
-
-    /// <summary>Resolves every group now (before listeners open), then keeps refreshing in the background.</summary>
+    /// <summary>Resolves every name now (before the listeners accept), then keeps them resolved in the background.</summary>
     public async Task StartAsync()
     {
-        await ResolveAllAsync();
-        _ = Task.Run(RefreshLoopAsync);
+        var stop = _stop.Token;
+        await Task.WhenAll(_resolutions.Select(r => r.ResolveOnceAsync(stop)));
+        foreach (var r in _resolutions) _ = Task.Run(() => r.LoopAsync(stop), CancellationToken.None);
     }
 
-    private async Task RefreshLoopAsync()
-    {
-        // HAProxy re-asks every `timeout resolve`; once per `hold valid` is enough for intake
-        // names and keeps an idle appliance idle.
-        int period = Math.Max(1000, _config.Hold.Valid);
-        try
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                await Task.Delay(period, _stop.Token);
-                await ResolveAllAsync();
-            }
-        }
-        catch (OperationCanceledException) { }
-    }
-
-    private Task ResolveAllAsync() => Task.WhenAll(_groups.Select(ResolveAsync));
-
-    private async Task ResolveAsync(Group g)
-    {
-        var (status, addresses) = await DnsClient.ResolveAsync(g.Fqdn, g.Ipv6, _nameservers,
-            _config.ResolveRetries, _config.TimeoutRetry, _config.AcceptedPayloadSize);
-        if (status == DnsStatus.Valid && addresses.Length == 0)
-        {
-            // resolve-prefer is a preference: fall back to the other family.
-            (status, addresses) = await DnsClient.ResolveAsync(g.Fqdn, !g.Ipv6, _nameservers,
-                _config.ResolveRetries, _config.TimeoutRetry, _config.AcceptedPayloadSize);
-        }
-        if (status == DnsStatus.Valid && addresses.Length > 0)
-        {
-            g.LastSuccess = Environment.TickCount64;
-            Assign(g, addresses);
-            return;
-        }
-        var hold = _config.Hold;
-        int holdMs = status switch
-        {
-            DnsStatus.Nx => hold.Nx,
-            DnsStatus.Refused => hold.Refused,
-            DnsStatus.Timeout => hold.Timeout,
-            _ => hold.Other,
-        };
-        if (Environment.TickCount64 - g.LastSuccess > Math.Max(holdMs, hold.Valid) && g.Servers.Any(s => s.EndPoint is not null))
-        {
-            LogNoAnswer(_log, _config.Name, g.Fqdn, status.ToString());
-            foreach (var s in g.Servers) s.EndPoint = null;
-        }
-    }
-
-    /// <summary>Slots keep an address that is still in the answer; new addresses fill empty slots.</summary>
-    private void Assign(Group g, IPAddress[] addresses)
-    {
-        var remaining = new List<IPAddress>(addresses.OrderBy(a => a.ToString(), StringComparer.Ordinal));
-        var keep = new bool[g.Servers.Length];
-        for (int i = 0; i < g.Servers.Length; i++)
-        {
-            var ep = g.Servers[i].EndPoint;
-            if (ep is not null && remaining.Remove(ep.Address)) keep[i] = true;
-        }
-        for (int i = 0; i < g.Servers.Length; i++)
-        {
-            if (keep[i]) continue;
-            var s = g.Servers[i];
-            if (remaining.Count > 0)
-            {
-                var ip = remaining[0];
-                remaining.RemoveAt(0);
-                var port = s.Config.Port == 0 ? 443 : s.Config.Port;
-                if (s.EndPoint is null || !s.EndPoint.Address.Equals(ip))
-                    LogAddressChanged(_log, s.FullName, s.Address == "" ? "none" : s.Address, ip.ToString(), _config.Name);
-                s.EndPoint = new IPEndPoint(ip, port);
-            }
-            else if (s.EndPoint is not null)
-            {
-                s.EndPoint = null;
-            }
-        }
-    }
-
-    private static IEnumerable<IPEndPoint> ReadResolvConf()
+    /// <summary>resolv.conf's `nameserver` lines, named as HAProxy names them ("resolv.conf:&lt;line&gt;").</summary>
+    internal static IEnumerable<DnsServer> ReadResolvConf(string path)
     {
         string[] lines;
-        try { lines = File.ReadAllLines("/etc/resolv.conf"); }
+        try { lines = File.ReadAllLines(path); }
         catch (IOException) { yield break; }
         catch (UnauthorizedAccessException) { yield break; }
-        foreach (var line in lines)
+        for (int i = 0; i < lines.Length; i++)
         {
-            var words = line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            var words = lines[i].Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             if (words.Length >= 2 && words[0] == "nameserver" && IPAddress.TryParse(words[1], out var ip))
-                yield return new IPEndPoint(ip, 53);
+                yield return new DnsServer($"resolv.conf:{i + 1}", new IPEndPoint(ip, 53));
         }
     }
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _stop.Dispose();
-    }
+    public void Dispose() => _stop.Cancel();
+}
 
-    // HAProxy's line when DNS moves a server: "<backend>/<server> changed its IP from <old> to <new> by <resolvers>/<ns>."
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Server} changed its IP from {Old} to {New} by DNS cache ({Resolvers}).")]
-    private static partial void LogAddressChanged(ILogger log, string server, string old, string @new, string resolvers);
+/// <summary>What the resolvers say beyond HAProxy's server lines: when a name stops resolving (once) and when it resolves again.</summary>
+internal static partial class ResolversLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "resolvers '{Resolvers}': no valid answer for '{Name}' ({Reason}); its servers keep their last good addresses for the hold period. Said once until it resolves again.")]
+    public static partial void Failing(ILogger log, string resolvers, string name, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "resolvers '{Resolvers}': no valid answer for '{Name}' ({Status}) past the hold period: its servers take no traffic.")]
-    private static partial void LogNoAnswer(ILogger log, string resolvers, string name, string status);
+    [LoggerMessage(Level = LogLevel.Information, Message = "resolvers '{Resolvers}': '{Name}' resolves again.")]
+    public static partial void Resolves(ILogger log, string resolvers, string name);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "resolvers '{Resolvers}': resolving '{Name}' failed with an unexpected {Type}: {Message}. Said once; resolving goes on.")]
+    public static partial void Crashed(ILogger log, string resolvers, string name, string type, string message);
 }

@@ -85,7 +85,12 @@ internal static class CfgDump
         sb.Append(CultureInfo.InvariantCulture, $" weight {s.Weight} maxconn {s.MaxConn}");
         sb.Append(s.Check ? " check" : " no-check");
         sb.Append(CultureInfo.InvariantCulture, $" inter {s.Inter}ms fall {s.Fall} rise {s.Rise} port {s.CheckPort}");
+        if (s.FastInter > 0) sb.Append(CultureInfo.InvariantCulture, $" fastinter {s.FastInter}ms");
+        if (s.DownInter > 0) sb.Append(CultureInfo.InvariantCulture, $" downinter {s.DownInter}ms");
+        if (s.CheckAddr is { } addr) sb.Append(CultureInfo.InvariantCulture, $" addr {HostPort(addr, s.CheckAddrPort)}");
         if (s.CheckSsl) sb.Append(" check-ssl");
+        if (s.NoCheckSsl) sb.Append(" no-check-ssl");
+        sb.Append(Opt("check-sni", s.CheckSni));
         sb.Append(s.Ssl ? " ssl" : " no-ssl");
         sb.Append(CultureInfo.InvariantCulture, $" verify {s.Verify.ToString().ToLowerInvariant()}");
         sb.Append(Opt("ca-file", s.CaFile)).Append(Opt("sni", s.Sni)).Append(Opt("verifyhost", s.VerifyHost));

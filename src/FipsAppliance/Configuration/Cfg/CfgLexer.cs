@@ -13,6 +13,7 @@ namespace FipsAppliance.Configuration.Cfg;
 /// - outside quotes `$` is literal for the lexer (address parsers expand it later, see EnvExpand);
 /// - backslash escapes `\ `, `\\`, `\#`, `\'`, `\"`, `\$` (in double quotes), `\t`, `\n`, `\r`, `\xHH`;
 ///   any other `\c` stays as is; no escapes inside single quotes.
+/// - a NUL byte, written or from `\x00`, is an error (ours: HAProxy's C strings would cut the word there).
 /// - `${.LINE}`, `${.FILE}`, `${.SECTION}` are the pseudo-variables.
 /// </summary>
 internal static class CfgLexer
@@ -23,6 +24,13 @@ internal static class CfgLexer
     public static List<string>? Split(string line, in Context ctx, out string? error)
     {
         error = null;
+        // A NUL byte makes no sense in any word and .NET's path APIs throw on it (found by fuzzing).
+        int nul = line.IndexOf('\0');
+        if (nul >= 0)
+        {
+            error = $"NUL character at position {nul + 1}";
+            return null;
+        }
         var words = new List<string>();
         var cur = new StringBuilder();
         bool squote = false, dquote = false, inWord = false;
@@ -59,7 +67,13 @@ internal static class CfgLexer
                             error = $"truncated or invalid hexadecimal sequence at position {i + 1}";
                             return null;
                         }
-                        cur.Append((char)Convert.ToByte(line.Substring(i + 2, 2), 16));
+                        byte value = Convert.ToByte(line.Substring(i + 2, 2), 16);
+                        if (value == 0)
+                        {
+                            error = $"NUL character from a hexadecimal sequence at position {i + 1}";
+                            return null;
+                        }
+                        cur.Append((char)value);
                         i += 4;
                         break;
                     default: cur.Append('\\'); i++; break;

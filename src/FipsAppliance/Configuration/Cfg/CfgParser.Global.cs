@@ -8,7 +8,7 @@ internal sealed partial class CfgParser
     [
         "daemon", "master-worker", "user", "group", "uid", "gid", "chroot", "pidfile", "nbthread", "nbproc",
         "ulimit-n", "tune.ssl.default-dh-param", "tune.bufsize", "tune.maxrewrite", "tune.ssl.cachesize",
-        "tune.ssl.lifetime", "maxsslconn", "spread-checks", "node", "description",
+        "tune.ssl.lifetime", "maxsslconn", "node", "description",
         "log-send-hostname", "crt-base", "ssl-dh-param-file", "ssl-default-bind-ciphers",
         "ssl-default-bind-ciphersuites", "insecure-fork-wanted", "set-dumpable", "quiet", "zero-warning",
     ];
@@ -44,11 +44,22 @@ internal sealed partial class CfgParser
             new("ssl-server-verify", Where.All, "ssl-server-verify none|required: verify mode of servers that do not say", SslServerVerify),
             new("default-path", Where.All, "default-path current|config|parent|origin <path>: base of relative file names", DefaultPath),
             new("ca-base", Where.All, "ca-base <dir>: base of relative ca-file names", CaBaseKeyword),
+            new("spread-checks", Where.All, "spread-checks <0..50>: random jitter, in percent, added to health check intervals", SpreadChecks),
         };
         foreach (var word in IgnoredGlobalWords)
             table.Add(new(word, Where.All, $"{word}: accepted for compatibility, ignored",
                 (p, s, a) => p.Warning($"'{a[0]}' is accepted for compatibility with HAProxy and ignored by datadog-fips-proxy.")));
         return table.ToArray();
+    }
+
+    private static void SpreadChecks(CfgParser p, CfgSection s, string[] a)
+    {
+        if (a.Length < 2 || !TryInt(a[1], out int n) || n < 0 || n > 50)
+        {
+            p.Alert($"'{a[0]}' needs a positive numeric value between 0 and 50.");
+            return;
+        }
+        if (!p.TooMany(a, 2)) s.Values["SpreadChecks"] = Num(n);
     }
 
     private static void GlobalMaxConn(CfgParser p, CfgSection s, string[] a)

@@ -16,8 +16,12 @@ internal sealed partial class CfgParser
         new("rise", 1, "<n>: passed checks before UP", (p, k, v) => Positive(k, "Rise", v[0], "rise")),
         new("port", 1, "<port>: the port health checks go to", (p, k, v) =>
             TryInt(v[0], out int n) && n is > 0 and <= 65535 ? Set(k, "CheckPort", Num(n)) : "'port' expects a valid TCP port (from 1 to 65535) as argument."),
-        new("check-ssl", 0, "run health checks over TLS", (p, k, v) => Set(k, "CheckSsl", "true")),
-        new("no-check-ssl", 0, "run health checks in clear", (p, k, v) => Set(k, "CheckSsl", "false")),
+        new("check-ssl", 0, "run health checks over TLS", (p, k, v) => Set(k, "CheckSsl", "true") ?? Set(k, "NoCheckSsl", "false")),
+        new("no-check-ssl", 0, "run health checks in clear", (p, k, v) => Set(k, "CheckSsl", "false") ?? Set(k, "NoCheckSsl", "true")),
+        new("fastinter", 1, "<time>: interval between checks while the server changes state", (p, k, v) => Time(k, "FastInter", v[0], "fastinter")),
+        new("downinter", 1, "<time>: interval between checks while the server is DOWN", (p, k, v) => Time(k, "DownInter", v[0], "downinter")),
+        new("addr", 1, "<ip>[:<port>]: the address health checks go to", CheckAddr),
+        new("check-sni", 1, "<name>: the SNI sent by TLS health checks", (p, k, v) => Set(k, "CheckSni", v[0])),
         new("ssl", 0, "TLS to the server", (p, k, v) => Set(k, "Ssl", "true")),
         new("no-ssl", 0, "no TLS to the server", (p, k, v) => Set(k, "Ssl", "false")),
         new("verify", 1, "none|required: verify the server's certificate", (p, k, v) => v[0] switch
@@ -79,6 +83,30 @@ internal sealed partial class CfgParser
         if (!System.IO.File.Exists(path))
             return $"Couldn't open the ca-file '{v[0]}' (No such file or directory).";
         return Set(k, "CaFile", path);
+    }
+
+    // HAProxy resolves a host name given to `addr` at parse time; checks here go to IP literals only,
+    // so that nothing blocks on DNS after start-up.
+    private static string? CheckAddr(CfgParser p, Keys k, string[] v)
+    {
+        string text = v[0], host = text;
+        int port = 0;
+        int colon = text.LastIndexOf(':');
+        if (text.StartsWith('[') && text.IndexOf(']') is int close and > 0)
+        {
+            host = text[1..close];
+            if (close + 1 < text.Length && (text[close + 1] != ':' || !TryInt(text[(close + 2)..], out port))) port = -1;
+        }
+        else if (colon > 0 && text.IndexOf(':') == colon)
+        {
+            host = text[..colon];
+            if (!TryInt(text[(colon + 1)..], out port)) port = -1;
+        }
+        if (!System.Net.IPAddress.TryParse(host, out _))
+            return $"'addr' : '{text}' is not an IPv4 or IPv6 address (datadog-fips-proxy sends checks to IP literals only).";
+        if (port is < 0 or > 65535) return $"'addr' : invalid port in '{text}'.";
+        Set(k, "CheckAddr", host);
+        return Set(k, "CheckAddrPort", Num(port));
     }
 
     private static string? InitAddr(CfgParser p, Keys k, string[] v)

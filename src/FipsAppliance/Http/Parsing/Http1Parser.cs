@@ -27,8 +27,9 @@ public static class Http1Parser
             // the plain port, say) rather than waiting for a timeout; HAProxy does the same. The
             // check looks at the same bytes whatever the read sizes were, so the verdict does not
             // depend on how the head was split across reads.
-            var firstLine = head.FirstLineFeed > start ? buf[start..(head.FirstLineFeed - 1)] : buf[start..];
-            var early = CheckPartialRequestLine(firstLine);
+            bool lineComplete = head.FirstLineFeed > start;
+            var firstLine = lineComplete ? buf[start..(head.FirstLineFeed - 1)] : buf[start..];
+            var early = CheckPartialRequestLine(firstLine, lineComplete);
             return early == RequestRejection.None ? ParseStatus.NeedMore : Reject(head, early);
         }
         if (found == ParseStatus.Rejected)
@@ -66,10 +67,13 @@ public static class Http1Parser
         var found = FindHeadEnd(buf, head, out int start, out int end, out var scanError);
         if (found == ParseStatus.NeedMore)
         {
+            // Checked on every call, not only before the first line ends, so that the verdict does
+            // not depend on how the head was split across reads (found by fuzzing).
+            // A lone CR may begin an empty line before the status line (skipped like a request's).
             var partial = buf[start..];
             var prefix = "HTTP/"u8;
             int n = Math.Min(partial.Length, prefix.Length);
-            if (head.ScanResume <= start && !partial[..n].SequenceEqual(prefix[..n]))
+            if (!(partial.Length == 1 && partial[0] == CR) && !partial[..n].SequenceEqual(prefix[..n]))
             {
                 return Reject(head, ResponseRejection.InvalidVersion);
             }
@@ -201,7 +205,7 @@ public static class Http1Parser
         return ParseStatus.NeedMore;
     }
 
-    private static RequestRejection CheckPartialRequestLine(ReadOnlySpan<byte> partial)
+    private static RequestRejection CheckPartialRequestLine(ReadOnlySpan<byte> partial, bool lineComplete)
     {
         int sp = partial.IndexOf(SP);
         if (sp == 0)
@@ -209,8 +213,9 @@ public static class Http1Parser
             return RequestRejection.InvalidRequestLine;
         }
         var method = sp < 0 ? partial : partial[..sp];
-        // A trailing CR may be the start of the line's CRLF; the full parse judges it.
-        if (method.Length > 0 && method[^1] == CR)
+        // A trailing CR may be the start of the line's CRLF, unless the line's LF was already seen
+        // (its CR is excluded then): the full parse judges it.
+        if (!lineComplete && method.Length > 0 && method[^1] == CR)
         {
             method = method[..^1];
         }
