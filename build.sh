@@ -274,6 +274,20 @@ debroot() {
     find "$FIPS_CACHE/debroot" -maxdepth 1 -name "$suite-minbase-*.tar" ! -name "$(basename "$tar")" -delete   # stale roots
   fi
   ln -sfn "$tar" "$ART/debroot.tar"
+  # systemd-nspawn (package systemd-container, at this machine's systemd version when the archive
+  # still has it) unpacked, not installed: the package tests boot the root with it, so the unit
+  # runs the installed daemon under real systemd with its whole sandbox.
+  local sdver nspawn
+  sdver=$(dpkg-query -W -f '${Version}' systemd)
+  nspawn="$FIPS_CACHE/debroot/nspawn-$sdver"
+  if [ ! -x "$nspawn/usr/bin/systemd-nspawn" ]; then
+    local dl; dl=$(mktemp -d)
+    (cd "$dl" && { apt-get download "systemd-container=$sdver" || apt-get download systemd-container; } >/dev/null 2>&1) \
+      || { echo "could not download systemd-container" >&2; rm -rf "$dl"; exit 1; }
+    dpkg-deb -x "$dl"/systemd-container_*.deb "$nspawn.tmp" && mv "$nspawn.tmp" "$nspawn"
+    rm -rf "$dl"
+  fi
+  ln -sfn "$nspawn/usr/bin/systemd-nspawn" "$ART/systemd-nspawn"
 }
 
 run_daemon() {

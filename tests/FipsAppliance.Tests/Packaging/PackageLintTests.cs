@@ -18,7 +18,10 @@ public class PackageLintTests
         var r = await Lintian.Value;
         var problems = r.All.Split('\n').Where(l => l.StartsWith("E: ", StringComparison.Ordinal) || l.StartsWith("W: ", StringComparison.Ordinal)).ToList();
         await Assert.That(problems).IsEmpty();
-        await Assert.That(r.ExitCode).IsEqualTo(0);
+        // The run went through (lintian exits 2 whenever --show-overrides shows an overridden error, so
+        // its exit code says nothing here): it checked the package and listed the overrides.
+        await Assert.That(r.All).Contains("O: datadog-fips-proxy: ");
+        await Assert.That(r.All).DoesNotContain("internal error");
     }
 
     [Test]
