@@ -282,7 +282,8 @@ debroot() {
   nspawn="$FIPS_CACHE/debroot/nspawn-$sdver"
   if [ ! -x "$nspawn/usr/bin/systemd-nspawn" ]; then
     local dl; dl=$(mktemp -d)
-    (cd "$dl" && { apt-get download "systemd-container=$sdver" || apt-get download systemd-container; } >/dev/null 2>&1) \
+    get() { apt-get download "systemd-container=$sdver" || apt-get download systemd-container; }
+    (cd "$dl" && { get || { apt-get update -qq && get; }; } >/dev/null 2>&1) \
       || { echo "could not download systemd-container" >&2; rm -rf "$dl"; exit 1; }
     dpkg-deb -x "$dl"/systemd-container_*.deb "$nspawn.tmp" && mv "$nspawn.tmp" "$nspawn"
     rm -rf "$dl"

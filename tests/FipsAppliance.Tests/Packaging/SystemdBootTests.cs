@@ -12,7 +12,7 @@ namespace FipsAppliance.Tests.Packaging;
 /// powers the container off when the test says so.
 ///
 /// Until the daemon speaks sd_notify (the lifecycle branch), a drop-in runs it as Type=exec without
-/// a watchdog; once the binary reads NOTIFY_SOCKET the drop-in keeps the shipped Type=notify and
+/// a watchdog; once the binary sends READY=1 the drop-in keeps the shipped Type=notify and
 /// WatchdogSec, and the probe also checks `systemctl reload`.
 /// </summary>
 [ClassDataSource<ShippedEnvironment>(Shared = SharedType.PerClass)]
@@ -91,12 +91,13 @@ public class SystemdBootTests(ShippedEnvironment env)
         await Assert.That(root.Mounts()).IsEmpty();
     }
 
-    /// <summary>Whether the daemon reads $NOTIFY_SOCKET (its string literals are UTF-16 in the Native AOT image).</summary>
+    /// <summary>Whether the daemon speaks sd_notify: the protocol's "READY=1" is among its string
+    /// literals (UTF-16 in the Native AOT image).</summary>
     private static bool BinarySpeaksSdNotify(string binary)
     {
         var bytes = File.ReadAllBytes(binary);
-        return bytes.AsSpan().IndexOf(Encoding.Unicode.GetBytes("NOTIFY_SOCKET")) >= 0
-            || bytes.AsSpan().IndexOf("NOTIFY_SOCKET"u8) >= 0;
+        return bytes.AsSpan().IndexOf(Encoding.Unicode.GetBytes("READY=1")) >= 0
+            || bytes.AsSpan().IndexOf("READY=1"u8) >= 0;
     }
 
     private static void WriteProbe(DebRoot root, bool reload)
