@@ -3,12 +3,15 @@
 # Debian 12 machine and is quick when nothing changed.
 #
 #   build     publish the Native AOT binary and prepare the FIPS module  -> artifacts/
-#   test      build, then run the TUnit suite (unit + black-box against the published binary)
+#   test      build and package, then run the TUnit suite (unit, black-box against the published
+#             binary, the packages installed into a cached minimal Debian root)
 #   run       build, then run the daemon with the shipped example configuration
 #   fips      only build (cached) and install (per machine) the OpenSSL FIPS provider
 #   clean     remove artifacts/ and every bin/ obj/
 #   bench     build, then the relay benchmark against haproxy 2.6 -> artifacts/bench/report.md (BENCH_* in tests/Bench/bench.sh)
 #   fuzz      [target|all] [seconds]: afl++ + SharpFuzz on the parsers -> artifacts/fuzz (tests/Fuzz/fuzz.sh)
+#   package   build, then the .deb and the .rpm                        -> artifacts/packages/
+#   debroot   the cached debootstrap root the package tests install into (made by `test` too)
 #
 # Environment:
 #   FIPS_OPENSSL_TARBALL  an openssl-<version>.tar.gz to build the FIPS provider from (how a
@@ -27,7 +30,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 # --- machine dependencies -------------------------------------------------------------------
 APT_PACKAGES=(build-essential perl dpkg-dev ca-certificates openssl libssl3 clang zlib1g-dev
-              haproxy nginx-light dnsmasq-base wrk nghttp2-client curl procps)
+              haproxy nginx-light dnsmasq-base wrk nghttp2-client curl procps
+              rpm lintian rpmlint debootstrap systemd strace)     # package + its tests
 
 deps() {
   local missing=()
@@ -104,7 +108,7 @@ fips_module() {
 # --- .NET build -----------------------------------------------------------------------------
 publish() {
   local stamp="$ART/.publish-stamp" newest
-  newest=$(find "$ROOT/src" "$ROOT/Directory.Build.props" "$ROOT/global.json" -newer "$stamp" -type f \
+  newest=$(find "$ROOT/src" "$ROOT/Directory.Build.props" "$ROOT/global.json" "$ROOT/VERSION" -newer "$stamp" -type f \
              -not -path '*/bin/*' -not -path '*/obj/*' 2>/dev/null | head -n1 || true)
   if [ -f "$ART/bin/datadog-fips-proxy" ] && [ -f "$stamp" ] && [ -z "$newest" ]; then return; fi
   log "publishing the Native AOT binary"
@@ -117,6 +121,177 @@ publish() {
 
 build() { deps; fips_module; publish; }
 
+# --- packages -------------------------------------------------------------------------------
+# The .deb (dpkg-deb) and the .rpm (rpmbuild) from what `build` published, offline. The files and
+# scripts are in deb/, rpm/ and src/dist/; deb/README.md says what goes where and why.
+PKG="$ART/packages"
+PKG_NAME=datadog-fips-proxy
+
+# The one version string (SEAMS 7): VERSION, also read by Directory.Build.props for `-v`.
+product_version() {
+  local v; v=$(tr -d ' \n' < "$ROOT/VERSION")
+  [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "VERSION: '$v' is not MAJOR.MINOR.PATCH" >&2; exit 1; }
+  printf '%s' "$v"
+}
+
+# src/dist/changelog in Debian's format (deb) or as an rpm %changelog (rpm).
+changelog() {
+  local fmt=$1 line ver date who trailer="" first=1
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+      '#'*|'') continue ;;
+      [0-9]*)
+        read -r ver date who <<< "$line"
+        if [ "$fmt" = deb ]; then
+          printf '%s' "$trailer"; [ $first = 1 ] || printf '\n'
+          printf '%s (%s) stable; urgency=medium\n\n' "$PKG_NAME" "$ver"
+          printf -v trailer '\n -- %s  %s\n' "$who" "$(date -u -R -d "$date 12:00:00")"
+        else
+          [ $first = 1 ] || printf '\n'
+          printf '* %s %s - %s-1\n' "$(date -u -d "$date" '+%a %b %d %Y')" "$who" "$ver"
+        fi
+        first=0 ;;
+      '  - '*) if [ "$fmt" = deb ]; then printf '  * %s\n' "${line#  - }"; else printf -- '- %s\n' "${line#  - }"; fi ;;
+      *) if [ "$fmt" = deb ]; then printf '    %s\n' "${line#"${line%%[! ]*}"}"; else printf '  %s\n' "${line#"${line%%[! ]*}"}"; fi ;;
+    esac
+  done < "$ROOT/src/dist/changelog"
+  printf '%s' "$trailer"
+}
+
+# The newest changelog entry: "<version> <date> <who>".
+changelog_head() { grep -m1 -E '^[0-9]' "$ROOT/src/dist/changelog"; }
+
+# The highest GLIBC_x.y symbol version the shipped ELF files need (the real libc6 dependency).
+glibc_needed() {
+  objdump -T "$@" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sed 's/GLIBC_//' | sort -uV | tail -n1
+}
+
+# The tree under /opt and /etc shared by both packages. Only fips.so is taken from embedded/:
+# fipsmodule.cnf and openssl.cnf are per host, written by fipsinstall.sh on the target.
+stage_tree() {
+  local d=$1 app=$1/opt/$PKG_NAME
+  install -d -m 0755 "$app/bin" "$app/embedded/bin" "$app/embedded/lib/ossl-modules" "$app/embedded/ssl" "$d/etc/$PKG_NAME"
+  install -m 0755 "$ART/bin/datadog-fips-proxy" "$app/bin/datadog-fips-proxy"
+  install -m 0755 "$ROOT/src/dist/fipsinstall.sh" "$app/embedded/bin/fipsinstall.sh"
+  install -m 0644 "$EMBEDDED/lib/ossl-modules/fips.so" "$app/embedded/lib/ossl-modules/fips.so"
+  install -m 0644 "$ROOT/src/dist/datadog-fips-proxy.cfg.example" "$ROOT/src/dist/datadog-fips-proxy.ini.example" "$d/etc/$PKG_NAME/"
+}
+
+make_deb() {
+  local v=$1 epoch=$2 st="$PKG/.deb-root"
+  rm -rf "$st"
+  stage_tree "$st"
+  install -D -m 0644 "$ROOT/src/dist/datadog-fips-proxy.service" "$st/lib/systemd/system/datadog-fips-proxy.service"
+  local doc="$st/usr/share/doc/$PKG_NAME"
+  install -d -m 0755 "$doc"
+  install -m 0644 "$ROOT/deb/copyright" "$doc/copyright"
+  changelog deb | gzip -9n > "$doc/changelog.gz"
+  chmod 0644 "$doc/changelog.gz"
+  install -D -m 0644 "$ROOT/deb/lintian-overrides" "$st/usr/share/lintian/overrides/$PKG_NAME"
+  install -d -m 0755 "$st/DEBIAN"
+  install -m 0755 "$ROOT/deb/postinst" "$ROOT/deb/prerm" "$ROOT/deb/postrm" "$st/DEBIAN/"
+  install -m 0644 "$ROOT/deb/conffiles" "$st/DEBIAN/conffiles"
+  (cd "$st" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$st/DEBIAN/md5sums"
+  chmod 0644 "$st/DEBIAN/md5sums"
+  local size glibc who
+  size=$(du -sk --apparent-size --exclude=DEBIAN "$st" | cut -f1)
+  glibc=$(glibc_needed "$ART/bin/datadog-fips-proxy" "$EMBEDDED/lib/ossl-modules/fips.so")
+  who=$(changelog_head | cut -d' ' -f3-)
+  sed -e "s|@VERSION@|$v|" -e "s|@INSTALLED_SIZE@|$size|" -e "s|@GLIBC@|$glibc|" -e "s|@MAINTAINER@|$who|" \
+    "$ROOT/deb/control.in" > "$st/DEBIAN/control"
+  find "$st" -exec touch -h -d "@$epoch" {} +
+  SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group -Zxz -b "$st" "$PKG/${PKG_NAME}_${v}_amd64.deb" >/dev/null
+  rm -rf "$st"
+}
+
+make_rpm() {
+  local v=$1 epoch=$2 top="$PKG/.rpmbuild"
+  rm -rf "$top"
+  mkdir -p "$top/SPECS" "$top/extra"
+  stage_tree "$top/stage"
+  install -m 0644 "$ROOT/src/dist/datadog-fips-proxy.service" "$ROOT/rpm/50-datadog-fips-proxy.preset" "$top/extra/"
+  install -m 0644 "$ROOT/deb/copyright" "$top/extra/copyright"
+  { cat "$ROOT/rpm/datadog-fips-proxy.spec"; changelog rpm; } > "$top/SPECS/$PKG_NAME.spec"
+  find "$top/stage" "$top/extra" -exec touch -h -d "@$epoch" {} +
+  SOURCE_DATE_EPOCH=$epoch rpmbuild -bb --quiet \
+    --define "_topdir $top" --define "fips_version $v" \
+    --define "fips_stage $top/stage" --define "fips_extra $top/extra" \
+    --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
+    --define "_buildhost reproducible" --define "packager $(changelog_head | cut -d' ' -f3-)" \
+    "$top/SPECS/$PKG_NAME.spec" >/dev/null
+  mv "$top/RPMS/x86_64/$PKG_NAME-$v-1.x86_64.rpm" "$PKG/"
+  rm -rf "$top"
+}
+
+package() {
+  build
+  local v head epoch
+  v=$(product_version)
+  head=$(changelog_head)
+  [ "${head%% *}" = "$v" ] || {
+    echo "VERSION says $v but the newest entry of src/dist/changelog is ${head%% *}: add an entry for $v" >&2; exit 1; }
+  local deb="$PKG/${PKG_NAME}_${v}_amd64.deb" rpm="$PKG/$PKG_NAME-$v-1.x86_64.rpm" newer
+  if [ -f "$deb" ] && [ -f "$rpm" ]; then
+    newer=$(find "$ART/bin/datadog-fips-proxy" "$EMBEDDED/lib/ossl-modules/fips.so" "$ROOT/src/dist" "$ROOT/deb" \
+              "$ROOT/rpm" "$ROOT/VERSION" "$ROOT/build.sh" -newer "$deb" -type f 2>/dev/null | head -n1 || true)
+    [ -n "$newer" ] || return 0
+  fi
+  log "packaging $v"
+  mkdir -p "$PKG"
+  rm -f "$PKG"/*.deb "$PKG"/*.rpm
+  epoch=$(date -u -d "$(echo "$head" | cut -d' ' -f2) 12:00:00" +%s)
+  make_deb "$v" "$epoch"
+  make_rpm "$v" "$epoch"
+}
+
+# A minimal Debian root (debootstrap --variant=minbase, the machine's own suite and mirror) with
+# the .deb's dependencies and systemd (installed, as in any VM image, but never running there) in
+# it, for the package tests: they install the .deb into a copy of it without network, as an
+# air-gapped image build would. Made once (needs the network), cached as a tarball in
+# $FIPS_CACHE/debroot; artifacts/debroot.tar links to it.
+debroot() {
+  local suite mirror include key tar
+  suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  include=$(dpkg-deb -f "$PKG/${PKG_NAME}_$(product_version)_amd64.deb" Depends \
+              | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/[[:space:]]//g' | grep -v '^libc6$' \
+              | { cat; echo systemd; } | sort | paste -sd, -)
+  key=$(printf '%s %s' "$suite" "$include" | sha256sum | cut -c1-12)
+  tar="$FIPS_CACHE/debroot/$suite-minbase-$key.tar"
+  if [ ! -f "$tar" ]; then
+    mirror=$(awk -v s="$suite" '
+      /^Types:/ { deb = ($0 ~ /[[:space:]]deb([[:space:]]|$)/) } /^URIs:/ { uri = $2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s && deb && uri != "") { print uri; exit } }
+      /^deb[[:space:]]/ && $3 == s { print ($2 ~ /^\[/ ? $3 : $2); exit }' \
+      /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n1)
+    [ -n "$mirror" ] || { echo "no apt source for $suite found to debootstrap from" >&2; exit 1; }
+    log "debootstrap $suite (minbase + $include) from $mirror, once"
+    mkdir -p "$FIPS_CACHE/debroot"
+    local tmp; tmp=$(mktemp -d "$FIPS_CACHE/debroot/tmp.XXXXXX")
+    debootstrap --variant=minbase --include="$include" "$suite" "$tmp/root" "$mirror" >"$tmp/log" 2>&1 \
+      || { tail -n 20 "$tmp/log" >&2; rm -rf "$tmp"; exit 1; }
+    rm -rf "$tmp/root/var/cache/apt/archives/"*.deb "$tmp/root/var/lib/apt/lists/"*_Packages
+    tar -C "$tmp/root" -cf "$tmp/root.tar" . && mv "$tmp/root.tar" "$tar"
+    rm -rf "$tmp"
+    find "$FIPS_CACHE/debroot" -maxdepth 1 -name "$suite-minbase-*.tar" ! -name "$(basename "$tar")" -delete   # stale roots
+  fi
+  ln -sfn "$tar" "$ART/debroot.tar"
+  # systemd-nspawn (package systemd-container, at this machine's systemd version when the archive
+  # still has it) unpacked, not installed: the package tests boot the root with it, so the unit
+  # runs the installed daemon under real systemd with its whole sandbox.
+  local sdver nspawn
+  sdver=$(dpkg-query -W -f '${Version}' systemd)
+  nspawn="$FIPS_CACHE/debroot/nspawn-$sdver"
+  if [ ! -x "$nspawn/usr/bin/systemd-nspawn" ]; then
+    local dl; dl=$(mktemp -d)
+    get() { apt-get download "systemd-container=$sdver" || apt-get download systemd-container; }
+    (cd "$dl" && { get || { apt-get update -qq && get; }; } >/dev/null 2>&1) \
+      || { echo "could not download systemd-container" >&2; rm -rf "$dl"; exit 1; }
+    dpkg-deb -x "$dl"/systemd-container_*.deb "$nspawn.tmp" && mv "$nspawn.tmp" "$nspawn"
+    rm -rf "$dl"
+  fi
+  ln -sfn "$nspawn/usr/bin/systemd-nspawn" "$ART/systemd-nspawn"
+}
+
 run_daemon() {
   build
   # A run tree that mirrors /etc/datadog-fips-proxy: the example cfg and the CA bundle it names.
@@ -128,7 +303,8 @@ run_daemon() {
 }
 
 run_tests() {
-  build
+  package
+  debroot
   export FIPS_APPLIANCE_ARTIFACTS="$ART"
   dotnet test --project "$ROOT/tests/FipsAppliance.Tests/FipsAppliance.Tests.csproj" -c Release "$@"
 }
@@ -146,6 +322,8 @@ case "$cmd" in
   run) run_daemon "$@" ;;
   bench) run_bench "$@" ;;
   fuzz) deps; "$ROOT/tests/Fuzz/fuzz.sh" "$@" ;;
+  package) package ;;
+  debroot) package; debroot ;;
   clean) rm -rf "$ART"; find "$ROOT/src" "$ROOT/tests" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) sed -n '2,17p' "$0"; exit 2 ;;
+  *) sed -n '2,20p' "$0"; exit 2 ;;
 esac

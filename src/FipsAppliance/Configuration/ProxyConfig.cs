@@ -44,6 +44,12 @@ public sealed class GlobalSection
     /// <summary>`log` lines of the global section (proxies with `log global` use them).</summary>
     public LogTarget[] Logs { get; set; } = [];
 
+    /// <summary>`log-tag`: the tag of syslog lines; null = the program name.</summary>
+    public string? LogTag { get; set; }
+
+    /// <summary>`hard-stop-after`: how long connections in flight may take to finish at stop or reload (ms); null = not set.</summary>
+    public int? HardStopAfter { get; set; }
+
     public StatsSocket[] StatsSockets { get; set; } = [];
 
     /// <summary>`ssl-default-server-ciphers`: OpenSSL cipher list for TLS 1.2 and below.</summary>
@@ -71,6 +77,8 @@ public sealed class LogTarget : ISourceLine
     public string? MinLevel { get; set; }
     /// <summary>`format`: rfc3164 (default), rfc5424, short, raw, ...</summary>
     public string? Format { get; set; }
+    /// <summary>`len`: longest line sent, header included (HAProxy's default is 1024); null = not set.</summary>
+    public int? Len { get; set; }
     public string File { get; set; } = "";
     public int Line { get; set; }
 }

@@ -54,7 +54,7 @@ public sealed partial class TlsPolicy
 
     private readonly X509Certificate2Collection? _trust;
 
-    private TlsPolicy(ServerLine server, GlobalSection global)
+    private TlsPolicy(ServerLine server, GlobalSection global, Func<string, X509Certificate2Collection>? trust)
     {
         Server = server.Name;
         var warnings = new List<string>();
@@ -89,7 +89,7 @@ public sealed partial class TlsPolicy
         if (Verify)
         {
             CaFile = server.CaFile ?? DefaultCaFile;
-            _trust = Trust(CaFile);
+            _trust = trust is null ? Trust(CaFile) : trust(CaFile);
         }
         Warnings = warnings;
 
@@ -107,9 +107,13 @@ public sealed partial class TlsPolicy
         };
     }
 
-    /// <summary>The policy for a server line (built once per ServerLine object, then shared).</summary>
-    public static TlsPolicy For(ServerLine server, GlobalSection global) =>
-        s_byServer.GetValue(server, s => new TlsPolicy(s, global));
+    /// <summary>
+    /// The policy for a server line (built once per ServerLine object, then shared). A live model
+    /// passes its own <paramref name="trust"/> loader so that a reload reads a replaced `ca-file`
+    /// anew instead of the process-wide cache below (which only tls-probe and tests use then).
+    /// </summary>
+    public static TlsPolicy For(ServerLine server, GlobalSection global, Func<string, X509Certificate2Collection>? trust = null) =>
+        s_byServer.GetValue(server, s => new TlsPolicy(s, global, trust));
 
     /// <summary>
     /// <see cref="Options"/> with another SNI (a health check's `check-sni`): the same protocols,
@@ -148,7 +152,8 @@ public sealed partial class TlsPolicy
         }
     }
 
-    private static X509Certificate2Collection LoadPem(string path)
+    /// <summary>Reads a PEM CA bundle from disk, uncached (a live model caches per model).</summary>
+    internal static X509Certificate2Collection LoadPem(string path)
     {
         var certs = new X509Certificate2Collection();
         try

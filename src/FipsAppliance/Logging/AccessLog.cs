@@ -1,4 +1,5 @@
 using System.Globalization;
+using FipsAppliance.Configuration;
 using Microsoft.Extensions.Logging;
 using ZLogger;
 
@@ -6,11 +7,91 @@ namespace FipsAppliance.Logging;
 
 /// <summary>
 /// Access log lines in HAProxy's `option tcplog` and `option httplog` field order, which users
-/// grep for. Written through ZLogger (the high-volume stream) with strings and numbers only.
+/// grep for, sent where the cfg's `log` lines say: a frontend's own `log` lines plus global's
+/// when it has `log global`; nowhere when it has neither (HAProxy's rule). Written through
+/// ZLogger (the high-volume stream) with strings and numbers only; one per live model, since
+/// the targets come from its cfg.
 /// </summary>
-internal sealed class AccessLog(ILogger logger)
+internal sealed class AccessLog : IAsyncDisposable
 {
-    public bool Enabled => logger.IsEnabled(LogLevel.Information);
+    /// <summary>The syslog tag when the cfg has no `log-tag`: the program's name, as HAProxy uses its own.</summary>
+    public const string DefaultTag = "datadog-fips-proxy";
+
+    private readonly Dictionary<string, ILogger> _byFrontend;
+    private readonly ILoggerFactory? _factory;
+    private readonly List<LogSink> _ownedSinks;
+
+    private AccessLog(Dictionary<string, ILogger> byFrontend, ILoggerFactory? factory, List<LogSink> ownedSinks)
+    {
+        _byFrontend = byFrontend;
+        _factory = factory;
+        _ownedSinks = ownedSinks;
+    }
+
+    /// <summary>An access log that writes nowhere (a cfg without `log` lines; in-process session tests).</summary>
+    public static AccessLog None { get; } = new([], null, []);
+
+    /// <summary>
+    /// An access log writing each named frontend's lines to a logger of <paramref name="factory"/>
+    /// (category = frontend name): for in-process session tests that check what is logged.
+    /// </summary>
+    public static AccessLog To(ILoggerFactory factory, params string[] frontends) =>
+        new(frontends.ToDictionary(f => f, factory.CreateLogger, StringComparer.Ordinal), null, []);
+
+    /// <summary>At least one frontend has somewhere to log to.</summary>
+    public bool Enabled => _byFrontend.Count > 0;
+
+    /// <summary>
+    /// The access log of a configuration. Datagram targets get sockets of their own (closed with
+    /// the model); stdout and stderr are the process's (<paramref name="streams"/>).
+    /// </summary>
+    public static AccessLog Create(ProxyConfig config, Func<string, LogSink> streams, string tag, ILogger log, List<string> warnings)
+    {
+        var sinks = new Dictionary<string, LogSink>(StringComparer.Ordinal);
+        var owned = new List<LogSink>();
+        var destinations = new Dictionary<string, LogDestination[]>(StringComparer.Ordinal);
+        foreach (var p in config.Proxies)
+        {
+            if (p.Kind == ProxyKind.Backend) continue;
+            IEnumerable<LogTarget> targets = p.LogGlobal ? p.Logs.Concat(config.Global.Logs) : p.Logs;
+            var list = new List<LogDestination>();
+            foreach (var t in targets)
+            {
+                if (!sinks.TryGetValue(t.Target, out var sink))
+                {
+                    if (t.Target is "stdout" or "stderr") sink = streams(t.Target);
+                    else if (LogTargets.EndPointOf(t.Target, out var error) is { } endPoint)
+                    {
+                        sink = new DatagramSink(t.Target, endPoint);
+                        owned.Add(sink);
+                    }
+                    else
+                    {
+                        warnings.Add($"{error}: access lines for it are dropped [{t.File}:{t.Line}]");
+                        continue;
+                    }
+                    sinks[t.Target] = sink;
+                }
+                list.Add(new LogDestination(sink, SyslogFrame.ParseFormat(t.Format), SyslogFrame.Facility(t.Facility),
+                    SyslogFrame.Level(t.Level), t.MinLevel is null ? 0 : SyslogFrame.Level(t.MinLevel), t.Len ?? SyslogFrame.DefaultMaxLength));
+            }
+            if (list.Count > 0) destinations[p.Name] = [.. list];
+        }
+        if (destinations.Count == 0) return new AccessLog([], null, owned);
+
+        var factory = LoggerFactory.Create(builder =>
+        {
+            builder.ClearProviders();
+            builder.SetMinimumLevel(LogLevel.Information);
+            builder.AddZLoggerLogProcessor(options =>
+            {
+                options.UsePlainTextFormatter();
+                return new AccessLogProcessor(destinations, options.CreateFormatter(), tag, log);
+            });
+        });
+        var byFrontend = destinations.Keys.ToDictionary(name => name, name => factory.CreateLogger(name), StringComparer.Ordinal);
+        return new AccessLog(byFrontend, factory, owned);
+    }
 
     /// <summary>HAProxy's accept date: 26/Nov/2026:20:05:38.123</summary>
     public static string Date(DateTime utc) =>
@@ -22,6 +103,7 @@ internal sealed class AccessLog(ILogger logger)
     public void Tcp(string client, int clientPort, DateTime accepted, string frontend, string backend, string server,
         long tw, long tc, long tt, long bytesToClient, string termination, long ac, long fc, long bc, long sc, int retries)
     {
+        if (!_byFrontend.TryGetValue(frontend, out var logger)) return;
         logger.ZLogInformation($"{client}:{clientPort} [{Date(accepted)}] {frontend} {backend}/{server} {tw}/{tc}/{tt} {bytesToClient} {termination} {ac}/{fc}/{bc}/{sc}/{retries} 0/0");
     }
 
@@ -33,6 +115,18 @@ internal sealed class AccessLog(ILogger logger)
         long tR, long tw, long tc, long tr, long ta, int status, long bytesToClient, string termination,
         long ac, long fc, long bc, long sc, int retries, string requestLine)
     {
+        if (!_byFrontend.TryGetValue(frontend, out var logger)) return;
         logger.ZLogInformation($"{client}:{clientPort} [{Date(received)}] {frontend} {backend}/{server} {tR}/{tw}/{tc}/{tr}/{ta} {status} {bytesToClient} - - {termination} {ac}/{fc}/{bc}/{sc}/{retries} 0/0 \"{requestLine}\"");
+    }
+
+    /// <summary>Writes what is queued (bounded), then closes this model's own sockets.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_factory is not null)
+        {
+            // The provider disposes the processor, which drains its queue (bounded wait).
+            await Task.Run(_factory.Dispose).WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        foreach (var s in _ownedSinks) s.Dispose();
     }
 }

@@ -1,83 +1,339 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using FipsAppliance.Configuration;
 using FipsAppliance.Fips;
+using FipsAppliance.Frontends;
+using FipsAppliance.Lifecycle;
 using FipsAppliance.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Runtime;
 
 /// <summary>
-/// The daemon's life: configuration (refuse bad files), FIPS (refuse without it), listeners
-/// (refuse if any port is taken, with nothing left half-started), then serve until SIGTERM/SIGINT,
-/// when listeners close and sessions in flight get a bounded time to finish.
+/// The daemon's life. Start: configuration (refuse bad files), FIPS (refuse without it, once per
+/// process), the file descriptor budget (maxconn), the live model, listeners (refuse if any port
+/// is taken, with nothing left half-started), first DNS answers, a TLS warm-up, then READY=1.
+/// SIGHUP: reload — a new model, listeners handed over by address, the old model drained.
+/// SIGTERM/SIGINT: stop — STOPPING=1, listeners closed, connections in flight finish until
+/// hard-stop-after, exit 0.
+///
+/// What the process owns and keeps across reloads: the logger, the FIPS bootstrap, the listening
+/// sockets (<see cref="Listeners"/>), the global connection slots and %ac (<see cref="ProcessContext"/>),
+/// sd_notify and the watchdog. What a model owns (<see cref="ProxyRuntime"/>): everything built
+/// from one cfg, down to its access log sockets and the trust anchors read from its ca-files.
 /// </summary>
-internal static partial class Daemon
+internal sealed partial class Daemon
 {
-    /// <summary>How long sessions in flight may take to finish after SIGTERM (HAProxy's hard-stop-after).</summary>
-    private const int DrainMilliseconds = 10_000;
+    /// <summary>
+    /// hard-stop-after when the cfg has none. HAProxy then waits forever; an appliance under
+    /// systemd should not outlast TimeoutStopSec= (90 s by default), and 10 s is what this daemon
+    /// gave connections at stop before the keyword existed here.
+    /// </summary>
+    public const int DefaultHardStopAfterMs = 10_000;
+    private const int DrainCheckMilliseconds = 100;
 
-    public static int Run(string cfgPath, string? iniPath, bool quiet)
+    private enum Command { Reload, Stop }
+
+    private readonly string _cfgPath;
+    private readonly string? _iniPath;
+    private readonly bool _quiet;
+    private readonly BlockingCollection<Command> _commands = new();
+    private readonly List<(ProxyRuntime Model, long Deadline)> _retiring = [];
+    private ILogger _log = null!;
+    private ProcessContext _process = null!;
+    private Listeners _listeners = null!;
+    private FipsReport _fips = null!;
+    private ApplianceSettings _appliance = null!;
+    private ProxyRuntime _current = null!;
+    private SystemdNotifier? _notifier;
+    private Watchdog? _watchdog;
+    private Timer? _retiringMonitor;
+    private ulong _fdLimit;
+    private int _generation;
+    private volatile string _phase = "Starting";
+
+    private Daemon(string cfgPath, string? iniPath, bool quiet)
     {
-        var loaded = ConfigLoader.Load(cfgPath, iniPath, Console.Error, quiet);
+        _cfgPath = cfgPath;
+        _iniPath = iniPath;
+        _quiet = quiet;
+    }
+
+    public static int Run(string cfgPath, string? iniPath, bool quiet) => new Daemon(cfgPath, iniPath, quiet).Run();
+
+    private int Run()
+    {
+        var loaded = ConfigLoader.Load(_cfgPath, _iniPath, Console.Error, _quiet);
         if (loaded is null) return 1;
+        _appliance = loaded.Appliance;
 
-        using var loggerFactory = Logs.Create(loaded.Appliance.Log, quiet);
-        var log = loggerFactory.CreateLogger("datadog-fips-proxy");
+        using var loggerFactory = Logs.Create(loaded.Appliance.Log, _quiet);
+        _log = loggerFactory.CreateLogger("datadog-fips-proxy");
 
-        FipsReport report;
         try
         {
-            report = FipsBootstrap.Enable(loaded.Appliance.Fips).WithGlobal(loaded.Proxy.Global);
+            _fips = FipsBootstrap.Enable(loaded.Appliance.Fips);
         }
         catch (FipsRefusal e)
         {
-            LogFipsRefused(log, e.Message);
+            LogFipsRefused(_log, e.Message);
             return 1;
         }
-        LogFips(log, report.ToLogLine());
+        LogFips(_log, _fips.WithGlobal(loaded.Proxy.Global).ToLogLine());
 
-        var context = new ProxyContext(log, new AccessLog(loggerFactory.CreateLogger(Logs.AccessCategory)));
-        ProxyRuntime built;
+        _fdLimit = FileDescriptorBudget.RaiseLimit();
+        var budget = Budget(loaded.Proxy);
+        if (budget.MaxConn < 1)
+        {
+            LogFdLimitTooLow(_log, budget.Limit, budget.Reserved + 2);
+            return 1;
+        }
+        SayLimits(loaded.Proxy, budget);
+        // From here a signal is queued, not fatal: a SIGHUP during start-up reloads once READY
+        // is sent; a SIGTERM stops right after (SIGHUP's default action would kill the process).
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _commands.TryAdd(Command.Stop); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _commands.TryAdd(Command.Stop); });
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; _commands.TryAdd(Command.Reload); });
+
+        using var process = _process = new ProcessContext(_log, budget.MaxConn);
+        _notifier = SystemdNotifier.FromEnvironment();
+
+        ProxyRuntime? model = Build(loaded.Proxy, budget);
+        if (model is null) return 1;
+        using var listeners = _listeners = new Listeners(process);
+        var plan = listeners.Prepare(model, out var bindError);
+        if (plan is null)
+        {
+            LogBindFailed(_log, bindError!);
+            LogExiting(_log);
+            model.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(3));
+            return 1;
+        }
+        model.StartAsync().GetAwaiter().GetResult();
+        WarmUpTls(model);
+        listeners.Commit(plan);
+        _current = model;
+        _retiringMonitor = new Timer(_ => CheckRetiring(), null, 250, 250);
+
+        LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
+        _phase = "Ready";
+        if (_notifier is not null)
+        {
+            _watchdog = new Watchdog(_notifier, Watchdog.IntervalFromEnvironment(), Status, _log);
+            NotifyReady();
+            _watchdog.Start();
+        }
+
+        while (true)
+        {
+            var command = _commands.Take();
+            if (command == Command.Reload) Reload();
+            else break;
+        }
+        return Stop();
+    }
+
+    // --- building a model ---
+
+    private FileDescriptorBudget Budget(ProxyConfig config) =>
+        FileDescriptorBudget.For(config.Global.MaxConn, _fdLimit, FileDescriptorBudget.ReserveFor(config));
+
+    /// <summary>A new live model from a bound cfg, its warnings said; null (after an alert) when its TLS settings cannot work.</summary>
+    private ProxyRuntime? Build(ProxyConfig config, FileDescriptorBudget budget)
+    {
+        var warnings = new List<string>();
+        ProxyRuntime model;
         try
         {
-            built = new ProxyRuntime(loaded.Proxy, context, report);
+            model = new ProxyRuntime(config, _process, _fips.WithGlobal(config.Global), budget.MaxConn, ++_generation, warnings);
         }
         catch (TlsPolicyException e)
         {
-            LogBindFailed(log, e.Message);
-            return 1;
+            LogBindFailed(_log, e.Message);
+            return null;
         }
         catch (Backends.Dns.InitAddrException e)
         {
-            LogBindFailed(log, e.Message);   // after init-addr's lines saying which servers
-            return 1;
+            LogBindFailed(_log, e.Message);   // after init-addr's lines saying which servers
+            return null;
         }
-        using var runtime = built;
-        foreach (var warning in runtime.TlsWarnings) LogTlsWarning(log, warning);
-        context.Stats = new Http.StatsService(runtime);
-        if (runtime.Bind() is { } bindError)
+        foreach (var warning in model.TlsWarnings) LogTlsWarning(_log, warning);
+        foreach (var warning in warnings) LogTlsWarning(_log, warning);
+        return model;
+    }
+
+    private void WarmUpTls(ProxyRuntime model)
+    {
+        try
         {
-            LogBindFailed(log, bindError);
-            LogExiting(log);
-            return 1;
+            var took = TlsWarmUp.RunAsync(model.FirstTlsPolicy, TimeSpan.FromSeconds(3)).GetAwaiter().GetResult();
+            LogWarmedUp(_log, (long)took.TotalMilliseconds);
         }
-        runtime.StartResolversAsync().GetAwaiter().GetResult();
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException
+                                   or System.Net.Sockets.SocketException or OperationCanceledException
+                                   or System.Security.Cryptography.CryptographicException)
+        {
+            LogWarmUpFailed(_log, e.Message);
+        }
+    }
 
-        using var stop = new ManualResetEventSlim();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+    private void SayLimits(ProxyConfig config, FileDescriptorBudget budget)
+    {
+        if (budget.Derived) LogMaxConnDerived(_log, budget.MaxConn, budget.Limit, budget.Reserved);
+        else if ((ulong)budget.Needed > budget.Limit) LogMaxConnOverLimit(_log, budget.MaxConn, budget.Needed, budget.Limit);
+        if (config.Global.HardStopAfter is null) LogHardStopDefault(_log, DefaultHardStopAfterMs / 1000);
+    }
 
-        runtime.StartAccepting();
-        LogStarted(log, Cli.CommandLine.Version, runtime.FrontendCount, runtime.BackendCount, runtime.ServerCount);
+    private static long HardStopAfter(ProxyRuntime model) => model.Config.Global.HardStopAfter ?? DefaultHardStopAfterMs;
 
-        stop.Wait();
-        LogStopping(log, runtime.CurrentConnections);
-        runtime.StopAccepting();
-        var deadline = Environment.TickCount64 + DrainMilliseconds;
-        while (runtime.CurrentConnections > 0 && Environment.TickCount64 < deadline) Thread.Sleep(50);
-        LogStopped(log, runtime.CurrentConnections);
+    // --- reload ---
+
+    private void Reload()
+    {
+        _phase = "Reloading";
+        _notifier?.Reloading($"Reloading {_cfgPath}");
+        LogReloading(_log, _cfgPath);
+        var loaded = ConfigLoader.Load(_cfgPath, _iniPath, new LoggerTextWriter(_log), _quiet);
+        var model = loaded is null ? null : TryBuildForReload(loaded);
+        if (model is null)
+        {
+            LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
+            _phase = "Ready";
+            NotifyReady();
+            return;
+        }
+        var plan = _listeners.Prepare(model, out var bindError);
+        if (plan is null)
+        {
+            LogBindFailed(_log, bindError!);
+            LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
+            _ = model.DisposeAsync();
+            _phase = "Ready";
+            NotifyReady();
+            return;
+        }
+        // The new servers get their first DNS answers while the old model still serves, so the
+        // first request after the switch does not meet a server without an address (a 503).
+        model.StartAsync().GetAwaiter().GetResult();
+
+        var previous = _current;
+        var change = _listeners.Commit(plan);
+        _process.Slots.Max = model.MaxConn;
+        _current = model;
+        lock (_retiring) _retiring.Add((previous, Environment.TickCount64 + HardStopAfter(previous)));
+        previous.Drain();
+        if (model.Config.Global.MaxConn == 0 && model.MaxConn != previous.MaxConn)
+            LogMaxConnDerived(_log, model.MaxConn, _fdLimit, FileDescriptorBudget.ReserveFor(model.Config));
+        LogReloaded(_log, model.Generation, model.FrontendCount, model.BackendCount, model.ServerCount,
+            change.Kept, change.Opened, change.Closed, previous.SessionCount, HardStopAfter(previous) / 1000);
+        _phase = "Ready";
+        NotifyReady();
+    }
+
+    private void NotifyReady()
+    {
+        if (_notifier is null) return;
+        string status = Status();
+        _notifier.Ready(status);
+        _watchdog?.Sent(status);
+    }
+
+    private ProxyRuntime? TryBuildForReload(LoadedConfig loaded)
+    {
+        // The FIPS module and the console log format belong to the process: they change at restart.
+        if (!Equals(FipsBootstrap.ResolvePaths(loaded.Appliance.Fips), FipsBootstrap.ResolvePaths(_appliance.Fips)))
+            LogRestartNeeded(_log, "the [fips] settings");
+        if (loaded.Appliance.Log.Format != _appliance.Log.Format)
+            LogRestartNeeded(_log, "[log] format");
+        var budget = Budget(loaded.Proxy);
+        if (budget.MaxConn < 1)
+        {
+            LogFdLimitTooLow(_log, budget.Limit, budget.Reserved + 2);
+            return null;
+        }
+        if (!budget.Derived && (ulong)budget.Needed > budget.Limit) LogMaxConnOverLimit(_log, budget.MaxConn, budget.Needed, budget.Limit);
+        return Build(loaded.Proxy, budget);
+    }
+
+    /// <summary>Every 250 ms: retired models drain; released at their last session, cut at hard-stop-after.</summary>
+    private void CheckRetiring()
+    {
+        List<ProxyRuntime>? released = null;
+        lock (_retiring)
+        {
+            for (int i = _retiring.Count - 1; i >= 0; i--)
+            {
+                var (model, deadline) = _retiring[i];
+                model.Drain();
+                if (model.SessionCount == 0)
+                {
+                    LogReleased(_log, model.Generation);
+                }
+                else if (Environment.TickCount64 >= deadline)
+                {
+                    int cut = model.Kill();
+                    LogHardStopCut(_log, model.Generation, HardStopAfter(model) / 1000, cut);
+                }
+                else continue;
+                (released ??= []).Add(model);
+                _retiring.RemoveAt(i);
+            }
+        }
+        if (released is null) return;
+        foreach (var model in released) _ = model.DisposeAsync().AsTask();
+    }
+
+    // --- stop ---
+
+    private int Stop()
+    {
+        var model = _current;
+        long hardStop = HardStopAfter(model);
+        _phase = "Stopping";
+        _notifier?.Stopping($"Stopping: {_process.ActiveConnections} connections finishing (hard-stop-after {hardStop / 1000}s)");
+        _listeners.Dispose();
+        LogStopping(_log, _process.ActiveConnections, hardStop / 1000);
+
+        long deadline = Environment.TickCount64 + hardStop;
+        var all = new List<ProxyRuntime> { model };
+        lock (_retiring) all.AddRange(_retiring.Select(r => r.Model));
+        int cut = 0;
+        while (true)
+        {
+            foreach (var m in all) m.Drain();
+            if (all.Sum(m => m.SessionCount) == 0) break;
+            if (Environment.TickCount64 >= deadline)
+            {
+                cut = all.Sum(m => m.Kill());
+                break;
+            }
+            Thread.Sleep(DrainCheckMilliseconds);
+        }
+        _retiringMonitor?.Dispose();
+        _watchdog?.Dispose();
+        Task.WhenAll(all.Select(m => m.DisposeAsync().AsTask())).Wait(TimeSpan.FromSeconds(3));
+        _process.FlushStreams(TimeSpan.FromSeconds(2));
+        if (cut > 0) LogStoppedCut(_log, cut, hardStop / 1000);
+        else LogStopped(_log);
         return 0;
     }
+
+    // --- what systemctl status shows ---
+
+    private string Status()
+    {
+        var m = _current;
+        if (m is null) return _phase;
+        int draining;
+        lock (_retiring) draining = _retiring.Sum(r => r.Model.SessionCount);
+        string text = $"{_phase}: {m.FrontendCount} frontends, {m.ServersUp}/{m.ServerCount} servers up, " +
+                      $"{m.Requests} requests and {m.TotalSessions} connections since {m.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture)}, " +
+                      $"{_process.ActiveConnections} open";
+        return draining > 0 ? text + $" ({draining} finishing on the previous configuration)" : text;
+    }
+
+    // --- lines ---
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "FIPS mode could not be verified, refusing to start: {Reason}")]
     private static partial void LogFipsRefused(ILogger log, string reason);
@@ -94,12 +350,51 @@ internal static partial class Daemon
     [LoggerMessage(Level = LogLevel.Error, Message = "[datadog-fips-proxy.main()] Some protocols failed to start their listeners! Exiting.")]
     private static partial void LogExiting(ILogger log);
 
+    [LoggerMessage(Level = LogLevel.Critical, Message = "[datadog-fips-proxy.main()] The file descriptor limit ({Limit}) is too low for this configuration: it needs at least {Needed}. Raise LimitNOFILE= (ulimit -n).")]
+    private static partial void LogFdLimitTooLow(ILogger log, ulong limit, int needed);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "datadog-fips-proxy {Version} started: {Frontends} frontends, {Backends} backends, {Servers} servers.")]
     private static partial void LogStarted(ILogger log, string version, int frontends, int backends, int servers);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: listeners closed, {Sessions} connections in flight get up to 10s to finish.")]
-    private static partial void LogStopping(ILogger log, long sessions);
+    [LoggerMessage(Level = LogLevel.Information, Message = "maxconn {MaxConn} (derived from the file descriptor limit {Limit}: 2 per connection, {Reserved} kept for the process); set 'maxconn' in the global section to choose another.")]
+    private static partial void LogMaxConnDerived(ILogger log, int maxConn, ulong limit, int reserved);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped ({Sessions} connections cut at the drain limit).")]
-    private static partial void LogStopped(ILogger log, long sessions);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "maxconn {MaxConn} needs up to {Needed} file descriptors but the limit is {Limit}: accept() will fail before maxconn is reached. Raise LimitNOFILE= (ulimit -n) or lower maxconn.")]
+    private static partial void LogMaxConnOverLimit(ILogger log, int maxConn, long needed, ulong limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "hard-stop-after not set: at stop or reload, connections in flight get {Seconds}s to finish.")]
+    private static partial void LogHardStopDefault(ILogger log, int seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "TLS warm-up handshake done in {Milliseconds}ms.")]
+    private static partial void LogWarmedUp(ILogger log, long milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS warm-up handshake failed ({Reason}); the first connection to a server pays for it.")]
+    private static partial void LogWarmUpFailed(ILogger log, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reloading: reading {Cfg}.")]
+    private static partial void LogReloading(ILogger log, string cfg);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reload refused: {Cfg} cannot be used (see above); still serving with configuration #{Generation} loaded at {LoadedAt}.")]
+    private static partial void LogReloadRefused(ILogger log, string cfg, int generation, string loadedAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reload: {What} changed; it takes effect at the next restart.")]
+    private static partial void LogRestartNeeded(ILogger log, string what);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reloaded: configuration #{Generation} serves {Frontends} frontends, {Backends} backends, {Servers} servers (listeners: {Kept} kept, {Opened} opened, {Closed} closed); {Sessions} connections finish on the previous configuration (hard-stop-after {Seconds}s).")]
+    private static partial void LogReloaded(ILogger log, int generation, int frontends, int backends, int servers, int kept, int opened, int closed, int sessions, long seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration #{Generation} released: its last connection ended.")]
+    private static partial void LogReleased(ILogger log, int generation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Configuration #{Generation}: hard-stop-after {Seconds}s reached, {Count} connections cut.")]
+    private static partial void LogHardStopCut(ILogger log, int generation, long seconds, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: listeners closed, {Sessions} connections in flight get up to {Seconds}s to finish (hard-stop-after).")]
+    private static partial void LogStopping(ILogger log, long sessions, long seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped.")]
+    private static partial void LogStopped(ILogger log);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped: hard-stop-after {Seconds}s reached, {Sessions} connections cut.")]
+    private static partial void LogStoppedCut(ILogger log, int sessions, long seconds);
 }

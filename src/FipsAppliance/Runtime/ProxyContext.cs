@@ -1,22 +1,74 @@
 using System.Net;
 using System.Net.Sockets;
+using FipsAppliance.Frontends;
 using FipsAppliance.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Runtime;
 
-/// <summary>What every session of the process shares: loggers and the process-wide connection count.</summary>
-internal sealed class ProxyContext(ILogger log, AccessLog accessLog)
+/// <summary>
+/// What belongs to the process and outlives a reload (SEAMS §1): the lifecycle logger, the
+/// process-wide connection slots (global `maxconn`, which guards the file descriptors every
+/// model shares), %ac, accept-error reporting, and the stdout/stderr log writers. Owned by the
+/// daemon; models reach it through their <see cref="ProxyContext"/>.
+/// </summary>
+internal sealed class ProcessContext(ILogger log, int maxConn) : IDisposable
 {
+    private readonly Dictionary<string, StreamSink> _streams = [];
+    private long _active;
+
     public ILogger Log { get; } = log;
+    /// <summary>Global maxconn: one slot per client connection of any model.</summary>
+    public ConnectionLimit Slots { get; } = new(maxConn);
+    public AcceptErrors AcceptErrors { get; } = new(log);
+
+    /// <summary>Client connections open now, all models (HAProxy's %ac).</summary>
+    public long ActiveConnections => Volatile.Read(ref _active);
+    public void ConnectionOpened() => Interlocked.Increment(ref _active);
+    public void ConnectionClosed() => Interlocked.Decrement(ref _active);
+
+    /// <summary>The writer for `log stdout` / `log stderr`, one per stream for the whole process.</summary>
+    public LogSink Stream(string name)
+    {
+        lock (_streams)
+        {
+            if (!_streams.TryGetValue(name, out var sink))
+            {
+                sink = new StreamSink(name, name == "stderr" ? Console.OpenStandardError() : Console.OpenStandardOutput());
+                _streams[name] = sink;
+            }
+            return sink;
+        }
+    }
+
+    /// <summary>Waits (bounded) for the stdout/stderr writers to empty, before exit.</summary>
+    public void FlushStreams(TimeSpan timeout)
+    {
+        lock (_streams) foreach (var s in _streams.Values) s.Flush(timeout);
+    }
+
+    public void Dispose()
+    {
+        lock (_streams) foreach (var s in _streams.Values) s.Dispose();
+    }
+}
+
+/// <summary>
+/// What every session of one live model shares: the loggers, the model's access log and stats,
+/// and through <see cref="Process"/> the process-wide connection count. Sessions get it through
+/// their constructor and read no statics (SEAMS §2).
+/// </summary>
+internal sealed class ProxyContext(ProcessContext process, AccessLog accessLog)
+{
+    public ProcessContext Process { get; } = process;
+    public ILogger Log => Process.Log;
     public Http.StatsService? Stats { get; set; }
     public AccessLog AccessLog { get; } = accessLog;
 
-    /// <summary>Client connections open now, all frontends (HAProxy's %ac).</summary>
-    public long ActiveConnections => Volatile.Read(ref _active);
-    private long _active;
-    public void ConnectionOpened() => Interlocked.Increment(ref _active);
-    public void ConnectionClosed() => Interlocked.Decrement(ref _active);
+    /// <summary>Client connections open now, all frontends of every model (HAProxy's %ac).</summary>
+    public long ActiveConnections => Process.ActiveConnections;
+    public void ConnectionOpened() => Process.ConnectionOpened();
+    public void ConnectionClosed() => Process.ConnectionClosed();
 
     public static (string Address, int Port) Peer(Socket s)
     {

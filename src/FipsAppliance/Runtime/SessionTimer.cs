@@ -24,8 +24,9 @@ internal abstract class TimedSession(SessionTimer timer)
     public abstract void OnTimeout();
 
     /// <summary>
-    /// The model is draining (reload or stop): finish what is in progress, take nothing new. Called
-    /// once, from the timer's caller's thread; must not block.
+    /// The model is draining (reload or stop): finish what is in progress, take nothing new.
+    /// Called by <see cref="SessionTimer.Drain"/> and again on every tick while draining (so it
+    /// must be idempotent and cheap); must not block.
     /// </summary>
     public abstract void OnDrain();
 }
@@ -102,9 +103,10 @@ internal sealed class SessionTimer : IDisposable
     public void Unregister(TimedSession s) => _sessions.TryRemove(s, out _);
 
     /// <summary>
-    /// Asks every session to finish (SEAMS §2): an HTTP session idle between requests closes now,
-    /// one in the middle of a request answers it with `connection: close` and then closes, a TCP
-    /// session goes on until it ends. Sessions registered later are asked as they register.
+    /// Asks every session to finish (SEAMS §2): an HTTP session idle between requests closes (after
+    /// a short grace, see HttpSession), one in the middle of a request answers it with
+    /// `connection: close` and then closes, a TCP session goes on until it ends. Sessions
+    /// registered later are asked as they register, and every session again on each tick.
     /// </summary>
     public void Drain()
     {
@@ -125,6 +127,7 @@ internal sealed class SessionTimer : IDisposable
         try
         {
             long now = NowMs;
+            bool draining = _draining;
             foreach (var (s, _) in _sessions)
             {
                 long d = s.Deadline;
@@ -133,6 +136,8 @@ internal sealed class SessionTimer : IDisposable
                     s.DisarmTimeout();
                     s.OnTimeout();
                 }
+                // Sessions that became idle since the drain began are asked again.
+                if (draining) s.OnDrain();
             }
             if (++_ticks % TicksPerHousekeeping == 0)
             {

@@ -36,9 +36,18 @@ public sealed class RelayUnderTest : IAsyncDisposable
     public string Output => _process.Output;
     public bool HasExited => _process.HasExited;
     public RunningProcess Process => _process;
+    /// <summary>Where the cfg is: tests of reload rewrite it, then send SIGHUP.</summary>
+    public string CfgPath => _dir.Combine("datadog-fips-proxy.cfg");
+    public string Directory => _dir.Path;
 
-    /// <summary>Starts the relay without waiting for anything (for tests of start-up failures).</summary>
-    public static RelayUnderTest Launch(Relay which, string cfg, string caBundlePem, int portRangeStart)
+    /// <summary>
+    /// Starts the relay without waiting for anything (for tests of start-up failures).
+    /// <paramref name="environment"/> adds variables (NOTIFY_SOCKET, WATCHDOG_USEC, ...);
+    /// <paramref name="wrapper"/> runs the binary through a command that execs it (e.g.
+    /// `prlimit --nofile=64:64`), so the pid is still the relay's.
+    /// </summary>
+    public static RelayUnderTest Launch(Relay which, string cfg, string caBundlePem, int portRangeStart,
+        IDictionary<string, string?>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
         var dir = new TempDir();
         var cfgPath = dir.File("datadog-fips-proxy.cfg", cfg);
@@ -51,13 +60,24 @@ public sealed class RelayUnderTest : IAsyncDisposable
         if (!File.Exists(file)) { dir.Dispose(); throw new InvalidOperationException($"{file} is missing (ours: run ./build.sh build)"); }
         // The containers' variables would move the binds or the range: the cfg alone decides here.
         var env = new Dictionary<string, string?> { ["DD_FIPS_LOCAL_ADDRESS"] = null, ["DD_FIPS_PORT_RANGE_START"] = null };
+        // A test runner started by systemd must not hand its own notify socket to the relay.
+        env["NOTIFY_SOCKET"] = null;
+        env["WATCHDOG_USEC"] = null;
+        env["WATCHDOG_PID"] = null;
+        if (environment is not null) foreach (var (k, v) in environment) env[k] = v;
+        if (wrapper is { Count: > 0 })
+        {
+            args = [.. wrapper.Skip(1), file, .. args];
+            file = wrapper[0];
+        }
         return new RelayUnderTest(which, dir, new RunningProcess(file, args, env, dir.Path), cfg, portRangeStart);
     }
 
     /// <summary>Starts the relay and waits (bounded) until every bind in the cfg accepts a TCP connection.</summary>
-    public static async Task<RelayUnderTest> StartAsync(Relay which, string cfg, string caBundlePem, int portRangeStart)
+    public static async Task<RelayUnderTest> StartAsync(Relay which, string cfg, string caBundlePem, int portRangeStart,
+        IDictionary<string, string?>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
-        var relay = Launch(which, cfg, caBundlePem, portRangeStart);
+        var relay = Launch(which, cfg, caBundlePem, portRangeStart, environment, wrapper);
         try
         {
             await relay.WaitForBindsAsync(TimeSpan.FromSeconds(20));

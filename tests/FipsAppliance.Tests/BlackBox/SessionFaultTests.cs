@@ -12,8 +12,10 @@ public class SessionFaultTests
     private static string Cfg(int port, int statsPort, int serverPort) => $"""
         global
             maxconn 100
+            log stdout format raw local0
         defaults
             mode http
+            log global
             option httplog
             timeout client 5s
             timeout server 5s

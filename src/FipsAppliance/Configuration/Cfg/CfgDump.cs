@@ -26,6 +26,8 @@ internal static class CfgDump
         var g = c.Global;
         sb.Append("global\n");
         if (g.MaxConn > 0) Line(sb, $"maxconn {g.MaxConn}");
+        if (g.LogTag is { } tag) Line(sb, $"log-tag {tag}");
+        if (g.HardStopAfter is int hsa) Line(sb, $"hard-stop-after {Ms(hsa)}");
         foreach (var l in g.Logs) Line(sb, LogText(l));
         foreach (var s in g.StatsSockets) Line(sb, $"stats socket {s.Path}{Opt("mode", s.Mode)}{Opt("level", s.Level)}");
         if (g.SslDefaultServerCiphers is { } ciphers) Line(sb, $"ssl-default-server-ciphers {ciphers}");
@@ -101,7 +103,7 @@ internal static class CfgDump
     }
 
     private static string LogText(LogTarget l) =>
-        $"log {l.Target}{Opt("format", l.Format)} {l.Facility}{(l.Level is null ? "" : " " + l.Level)}{(l.MinLevel is null ? "" : " " + l.MinLevel)}";
+        $"log {l.Target}{(l.Len is int len ? $" len {len}" : "")}{Opt("format", l.Format)} {l.Facility}{(l.Level is null ? "" : " " + l.Level)}{(l.MinLevel is null ? "" : " " + l.MinLevel)}";
 
     private static string SslText(SslOptions o) =>
         $"[{o.MinVersion ?? "-"}..{o.MaxVersion ?? "-"}]{(o.NoTlsTickets ? " no-tls-tickets" : "")} ({string.Join(' ', o.Words)})";

@@ -8,8 +8,8 @@ internal sealed partial class CfgParser
     [
         "daemon", "master-worker", "user", "group", "uid", "gid", "chroot", "pidfile", "nbthread", "nbproc",
         "ulimit-n", "tune.ssl.default-dh-param", "tune.bufsize", "tune.maxrewrite", "tune.ssl.cachesize",
-        "tune.ssl.lifetime", "maxsslconn", "hard-stop-after", "node", "description",
-        "log-send-hostname", "log-tag", "crt-base", "ssl-dh-param-file", "ssl-default-bind-ciphers",
+        "tune.ssl.lifetime", "maxsslconn", "node", "description",
+        "log-send-hostname", "crt-base", "ssl-dh-param-file", "ssl-default-bind-ciphers",
         "ssl-default-bind-ciphersuites", "insecure-fork-wanted", "set-dumpable", "quiet", "zero-warning",
     ];
 
@@ -22,6 +22,12 @@ internal sealed partial class CfgParser
             new("log", Where.All, "log <target> [len <n>] [format <f>] <facility> [<level> [<minlevel>]]: a syslog target",
                 (p, s, a) => p.ParseLog(s, a, global: true)),
             new("maxconn", Where.All, "maxconn <n>: process-wide limit on concurrent connections", GlobalMaxConn),
+            new("log-tag", Where.All, "log-tag <string>: the tag of syslog lines (default: the program name)", (p, s, a) =>
+            {
+                if (a.Length < 2) { p.Alert($"'{a[0]}' expects a tag for use in syslog."); return; }
+                if (!p.TooMany(a, 2)) s.Values["LogTag"] = a[1];
+            }),
+            new("hard-stop-after", Where.All, "hard-stop-after <time>: longest wait for connections in flight at stop or reload", HardStopAfter),
             new("stats", Where.All, "stats socket <path> [mode <m>] [level <l>]: the runtime API socket", GlobalStats),
             new("presetenv", Where.All, "presetenv <name> <value>: set a variable unless the environment has it", (p, s, a) => SetEnv(p, a, overwrite: false)),
             new("setenv", Where.All, "setenv <name> <value>: set a variable for ${...} expansion", (p, s, a) => SetEnv(p, a, overwrite: true)),
@@ -61,6 +67,15 @@ internal sealed partial class CfgParser
         if (a.Length < 2 || !TryInt(a[1], out int n)) { p.Alert($"'{a[0]}' expects an integer argument."); return; }
         if (p.TooMany(a, 2)) return;
         s.Values["MaxConn"] = Num(n);
+    }
+
+    private static void HardStopAfter(CfgParser p, CfgSection s, string[] a)
+    {
+        if (a.Length < 2) { p.Alert($"'{a[0]}' expects <time> as argument."); return; }
+        var ms = ParseTime(a[1], a[0], out var err);
+        if (ms is null) { p.Alert(err!); return; }
+        if (p.TooMany(a, 2)) return;
+        s.Values["HardStopAfter"] = Num(ms.Value);
     }
 
     private static void GlobalStats(CfgParser p, CfgSection s, string[] a)

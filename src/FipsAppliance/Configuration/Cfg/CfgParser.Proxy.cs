@@ -208,7 +208,12 @@ internal sealed partial class CfgParser
         int i = 2;
         while (i + 1 < a.Length && a[i] is "len" or "format" or "sample")
         {
-            if (a[i] == "len" && !TryInt(a[i + 1], out _)) { Alert($"'len' expects a positive integer argument."); return; }
+            if (a[i] == "len")
+            {
+                if (!TryInt(a[i + 1], out int len)) { Alert($"'len' expects a positive integer argument."); return; }
+                if (len is < 80 or > 65535) { Alert($"log : invalid log length '{a[i + 1]}', must be between 80 and 65535"); return; }
+                log["Len"] = Num(len);
+            }
             if (a[i] == "format")
             {
                 if (a[i + 1] is not ("local" or "rfc3164" or "rfc5424" or "priority" or "short" or "timed" or "iso" or "raw"))

@@ -27,6 +27,8 @@ internal sealed class SessionHarness : IAsyncDisposable
     private readonly ConcurrentQueue<HttpSession> _sessions = new();
     private readonly List<Task> _running = [];
     private readonly TempDir _dir = new();
+    private readonly ProcessContext _process;
+    private readonly ILoggerFactory _accessLogs;
 
     public SessionHarness(ScriptedUpstream upstream, ProxyTimeouts? timeouts = null, TestCa? ca = null,
         Action<ProxySection>? frontend = null, Action<ProxySection>? backend = null, int? serverPort = null)
@@ -57,8 +59,11 @@ internal sealed class SessionHarness : IAsyncDisposable
             Options = new ProxyOptions { HttpLog = true },
         };
         frontend?.Invoke(fe);
-        Frontend = new Frontend(fe, new Routing(fe, n => n == "be" ? Backend : null), null);
-        Context = new ProxyContext(new ListLogger(Warnings), new AccessLog(new ListLogger(AccessLines)));
+        // No ProxyRuntime: the session uses its frontend's config, routing and counters only.
+        Frontend = new Frontend(fe, new Routing(fe, n => n == "be" ? Backend : null), runtime: null!);
+        _process = new ProcessContext(new ListLogger(Warnings), maxConn: 1000);
+        _accessLogs = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(AccessLines)));
+        Context = new ProxyContext(_process, AccessLog.To(_accessLogs, fe.Name));
         Timer = new SessionTimer(Clock, now => Server.Pool.Purge(now));
 
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -146,7 +151,15 @@ internal sealed class SessionHarness : IAsyncDisposable
         await _accepting;
         try { await UntilSessionsEndAsync(); } catch (TimeoutException) { }
         Timer.Dispose();
+        _accessLogs.Dispose();
+        _process.Dispose();
         _dir.Dispose();
+    }
+
+    private sealed class ListLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
+        public void Dispose() { }
     }
 
     private sealed class ListLogger(ConcurrentQueue<string> lines) : ILogger

@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using ZLogger;
+
+namespace FipsAppliance.Logging;
+
+/// <summary>One `log` line of the cfg as a destination of access lines.</summary>
+internal sealed record LogDestination(LogSink Sink, SyslogFormat Format, int Facility, int MaxLevel, int MinLevel, int MaxLength)
+{
+    /// <summary>The level a line of <paramref name="level"/> is sent with, or -1 when this target does not take it (HAProxy: `level`, `minlevel`).</summary>
+    public int LevelFor(int level) => level > MaxLevel ? -1 : Math.Max(level, MinLevel);
+}
+
+/// <summary>
+/// The ZLogger processor of one model's access log: sessions post entries (ZLogger has already
+/// captured the values without formatting), one writer task formats each line once and frames it
+/// for every destination of its frontend. The queue in front is bounded: when the writer falls
+/// behind, new lines are dropped and counted instead of growing memory or slowing the sessions
+/// (HAProxy drops the same way). Drops are reported on stderr, the first at once, then at most
+/// once a minute per destination.
+/// </summary>
+internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
+{
+    /// <summary>Lines waiting to be written; a few seconds of a busy appliance.</summary>
+    public const int QueueCapacity = 8192;
+    private const long ReportEveryMilliseconds = 60_000;
+
+    private readonly Channel<IZLoggerEntry> _queue = Channel.CreateBounded<IZLoggerEntry>(
+        new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Dictionary<string, LogDestination[]> _byFrontend;
+    private readonly IZLoggerFormatter _formatter;
+    private readonly ILogger _log;
+    private readonly byte[] _tag;
+    private readonly byte[] _pid = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    private readonly Task _writer;
+    private long _queueDropped, _queueReported;
+    private readonly Dictionary<LogSink, (long Reported, long At)> _sinkReports = [];
+    private long _lastQueueReport = long.MinValue / 2;   // half: "now - it" must not overflow
+
+    public AccessLogProcessor(Dictionary<string, LogDestination[]> byFrontend, IZLoggerFormatter formatter, string tag, ILogger log)
+    {
+        _byFrontend = byFrontend;
+        _formatter = formatter;
+        _tag = Encoding.UTF8.GetBytes(tag);
+        _log = log;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public long QueueDropped => Volatile.Read(ref _queueDropped);
+
+    public void Post(IZLoggerEntry log)
+    {
+        if (_queue.Writer.TryWrite(log)) return;
+        log.Return();
+        Interlocked.Increment(ref _queueDropped);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var message = new ArrayBufferWriter<byte>(2048);
+        var frame = new byte[64 * 1024 + 1];
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var entry))
+            {
+                LogDestination[]? destinations;
+                try
+                {
+                    _byFrontend.TryGetValue(entry.LogInfo.Category.Name, out destinations);
+                    message.ResetWrittenCount();
+                    entry.FormatUtf8(message, _formatter);
+                }
+                finally
+                {
+                    entry.Return();
+                }
+                if (destinations is null) continue;
+                var now = DateTimeOffset.Now;
+                foreach (var d in destinations)
+                {
+                    int level = d.LevelFor(SyslogFrame.Info);
+                    if (level < 0) continue;
+                    int n = SyslogFrame.Write(frame, d.Format, d.Facility, level, now, _tag, _pid, message.WrittenSpan, d.MaxLength);
+                    d.Sink.Send(frame.AsSpan(0, n));
+                }
+            }
+            ReportDrops();
+        }
+        ReportDrops(force: true);
+    }
+
+    private void ReportDrops(bool force = false)
+    {
+        long now = Environment.TickCount64;
+        long queued = QueueDropped;
+        if (queued > _queueReported && (force || now - _lastQueueReport >= ReportEveryMilliseconds))
+        {
+            LogQueueDropped(_log, queued - _queueReported, QueueCapacity);
+            _queueReported = queued;
+            _lastQueueReport = now;
+        }
+        foreach (var destinations in _byFrontend.Values)
+        {
+            foreach (var d in destinations)
+            {
+                long dropped = d.Sink.Dropped;
+                _sinkReports.TryGetValue(d.Sink, out var last);
+                if (dropped <= last.Reported) continue;
+                if (!force && last.At != 0 && now - last.At < ReportEveryMilliseconds) continue;
+                LogSinkDropped(_log, d.Sink.Name, dropped - last.Reported, d.Sink.LastError ?? "");
+                _sinkReports[d.Sink] = (dropped, now);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        // Bounded: a writer stuck on a sink must not hold a reload or a stop.
+        await _writer.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Access log: {Count} line(s) dropped, the log writer fell behind ({Capacity} lines waiting).")]
+    private static partial void LogQueueDropped(ILogger log, long count, int capacity);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "log target {Target}: {Count} access line(s) dropped: {Reason}.")]
+    private static partial void LogSinkDropped(ILogger log, string target, long count, string reason);
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using FipsAppliance.Logging;
+using FipsAppliance.Tests.Configuration;
+
+namespace FipsAppliance.Tests.Lifecycle;
+
+/// <summary>Which `log` lines a frontend's access lines go to, as HAProxy decides it.</summary>
+public class AccessLogRoutingTests
+{
+    private static async Task<List<string>> ReceiveAllAsync(Socket socket, TimeSpan quiet)
+    {
+        var lines = new List<string>();
+        var buffer = new byte[65536];
+        while (true)
+        {
+            using var cts = new CancellationTokenSource(quiet);
+            try { lines.Add(Encoding.UTF8.GetString(buffer, 0, await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token))); }
+            catch (OperationCanceledException) { return lines; }
+        }
+    }
+
+    [Test]
+    public async Task Log_global_sends_to_globals_targets_own_lines_add_to_them_and_none_means_nowhere()
+    {
+        using var syslog = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        syslog.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)syslog.LocalEndPoint!).Port;
+        using var f = new CfgFixture();
+        var config = f.Valid($$"""
+            global
+                log 127.0.0.1:{{port}} format raw local0
+            {{CfgFixture.Head}}
+            frontend with-global
+                bind 127.0.0.1:1
+                log global
+                log 127.0.0.1:{{port}} format short local1
+                default_backend be
+            frontend silent
+                bind 127.0.0.1:2
+                default_backend be
+            frontend notice-only
+                bind 127.0.0.1:3
+                log 127.0.0.1:{{port}} local0 notice
+                default_backend be
+            backend be
+                server s 127.0.0.1:443
+            """);
+        var warnings = new List<string>();
+        var log = AccessLog.Create(config, _ => throw new InvalidOperationException("no stream target here"), "test", new ListLogger(), warnings);
+        await Assert.That(log.Enabled).IsTrue();
+        foreach (var frontend in new[] { "with-global", "silent", "notice-only" })
+            log.Tcp("127.0.0.1", 5000, DateTime.UtcNow, frontend, "be", "s", 0, 1, 2, 3, "--", 1, 1, 1, 1, 0);
+        await log.DisposeAsync();
+
+        var lines = await ReceiveAllAsync(syslog, TimeSpan.FromSeconds(2));
+        // with-global: its own line (short, <6>) and global's (raw); silent: nothing; notice-only: info lines filtered.
+        await Assert.That(lines.Count).IsEqualTo(2);
+        await Assert.That(lines).Contains(l => l.StartsWith("<6>127.0.0.1:5000 [", StringComparison.Ordinal) && l.Contains(" with-global be/s "));
+        await Assert.That(lines).Contains(l => l.StartsWith("127.0.0.1:5000 [", StringComparison.Ordinal) && l.EndsWith(" -- 1/1/1/1/0 0/0\n", StringComparison.Ordinal));
+        await Assert.That(warnings).IsEmpty();
+    }
+
+    [Test]
+    public async Task A_cfg_without_log_lines_logs_nowhere()
+    {
+        using var f = new CfgFixture();
+        var config = f.Valid(CfgFixture.Head + "frontend fe\n    bind 127.0.0.1:1\n    option tcplog\n    default_backend be\nbackend be\n    server s 127.0.0.1:443\n");
+        await using var log = AccessLog.Create(config, _ => throw new InvalidOperationException(), "test", new ListLogger(), []);
+        await Assert.That(log.Enabled).IsFalse();
+    }
+}
