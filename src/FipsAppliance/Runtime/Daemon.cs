@@ -114,8 +114,6 @@ internal sealed partial class Daemon
         WarmUpTls(model);
         listeners.Commit(plan);
         _current = model;
-        // The session timer's once-a-second housekeeping purges the idle pools of every live model.
-        SessionTimer.Housekeeping = PurgeIdleConnections;
         _retiringMonitor = new Timer(_ => CheckRetiring(), null, 250, 250);
 
         LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
@@ -284,12 +282,6 @@ internal sealed partial class Daemon
         }
         if (released is null) return;
         foreach (var model in released) _ = model.DisposeAsync().AsTask();
-    }
-
-    private void PurgeIdleConnections()
-    {
-        _current?.PurgeIdleConnections();
-        lock (_retiring) foreach (var (model, _) in _retiring) model.PurgeIdleConnections();
     }
 
     // --- stop ---

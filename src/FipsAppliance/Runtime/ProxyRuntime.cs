@@ -35,6 +35,8 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     // replaced before a reload is the one the reloaded configuration trusts.
     private readonly ConcurrentDictionary<string, X509Certificate2Collection> _trust = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<LiveSession, byte> _sessions = new();
+    /// <summary>This model's session deadlines, drain and relay buffers (`session`); its housekeeping purges the idle pools.</summary>
+    private readonly SessionTimer _timer;
     private int _disposed;
 
     /// <summary>A session of this model with what the model needs to drain or cut it.</summary>
@@ -69,6 +71,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         foreach (var r in config.Resolvers) _resolvers.Add(new ResolversRuntime(r, process.Log));
         InitAddr.Assign(_backends, _resolvers, process.Log);
         _checks = new HealthChecks(_backends, config.Global);
+        _timer = new SessionTimer(TimeProvider.System, PurgeIdleConnections);
         // Last: the access log opens sockets and a writer task, which a TLS policy or an init-addr
         // refused above would leak.
         _context = new ProxyContext(process, AccessLog.Create(config, process.Stream, config.Global.LogTag ?? AccessLog.DefaultTag, process.Log, warnings ?? []))
@@ -116,12 +119,12 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         try { client.NoDelay = true; }
         catch (SocketException) { }
         TimedSession session = frontend.Mode == ProxyMode.Http
-            ? new HttpSession(client, frontend, _context)
-            : new TcpSession(client, frontend, _context);
+            ? new HttpSession(client, frontend, _context, _timer)
+            : new TcpSession(client, frontend, _context, _timer);
         var live = new LiveSession(client, session);
         _sessions.TryAdd(live, 0);
-        // A connection accepted while this model was being retired drains like the others.
-        if (Retired && session is HttpSession http) http.Drain();
+        // A connection accepted while this model was being retired drains like the others: the
+        // timer asks every session that registers after Drain().
         _ = RunSessionAsync(frontend, live);
     }
 
@@ -158,9 +161,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     public void Drain()
     {
         _retired = true;
-        // TODO(session, SEAMS §2): becomes `_timer.Drain()` once SessionTimer is an instance of this model.
-        foreach (var (live, _) in _sessions)
-            if (live.Session is HttpSession http) http.Drain();
+        _timer.Drain();
     }
 
     /// <summary>hard-stop-after: cuts every session still running (RST to the client, server connection closed).</summary>
@@ -183,11 +184,16 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         return n;
     }
 
-    /// <summary>Closes idle server connections that aged out (called once a second by the session timer).</summary>
-    public void PurgeIdleConnections()
+    /// <summary>
+    /// Housekeeping on this model's session timer (about once a second): idle server connections
+    /// purged as `pool-purge-delay` says. True while any is idle, which keeps the timer ticking.
+    /// </summary>
+    private bool PurgeIdleConnections(long nowMs)
     {
+        bool any = false;
         foreach (var b in _backends)
-            foreach (var s in b.Servers) s.Pool.Purge();
+            foreach (var s in b.Servers) any |= s.Pool.Purge(nowMs);
+        return any;
     }
 
     /// <summary>Stops what this model runs on its own: health checks, resolvers, idle server connections, the access log's sockets.</summary>
@@ -198,6 +204,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         foreach (var r in _resolvers) r.Dispose();
         foreach (var b in _backends)
             foreach (var s in b.Servers) s.Pool.Clear();
+        _timer.Dispose();
         await _context.AccessLog.DisposeAsync();
     }
 

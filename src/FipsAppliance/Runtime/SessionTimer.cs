@@ -1,16 +1,20 @@
 using System.Collections.Concurrent;
+using FipsAppliance.Http;
 
 namespace FipsAppliance.Runtime;
 
 /// <summary>A session whose current wait has a deadline (`timeout client/server/http-request/...`).</summary>
-internal abstract class TimedSession
+internal abstract class TimedSession(SessionTimer timer)
 {
-    /// <summary>Environment.TickCount64 after which the current wait has expired; 0 = no deadline.</summary>
+    /// <summary>The model's timer, in whose clock (<see cref="SessionTimer.NowMs"/>) the deadline is kept.</summary>
+    protected SessionTimer Timer { get; } = timer;
+
+    /// <summary><see cref="SessionTimer.NowMs"/> after which the current wait has expired; 0 = no deadline.</summary>
     private long _deadline;
 
-    /// <summary>Arms the deadline <paramref name="milliseconds"/> from now (null = no timeout).</summary>
+    /// <summary>Arms the deadline <paramref name="milliseconds"/> from now (null or 0 = no timeout).</summary>
     public void ArmTimeout(int? milliseconds) =>
-        Volatile.Write(ref _deadline, milliseconds is int ms and > 0 ? Environment.TickCount64 + ms : 0);
+        Volatile.Write(ref _deadline, milliseconds is int ms and > 0 ? Timer.NowMs + ms : 0);
 
     public void DisarmTimeout() => Volatile.Write(ref _deadline, 0);
 
@@ -18,54 +22,144 @@ internal abstract class TimedSession
 
     /// <summary>Called once by the timer when the deadline passed: abort whatever the session waits on.</summary>
     public abstract void OnTimeout();
+
+    /// <summary>
+    /// The model is draining (reload or stop): finish what is in progress, take nothing new.
+    /// Called by <see cref="SessionTimer.Drain"/> and again on every tick while draining (so it
+    /// must be idempotent and cheap); must not block.
+    /// </summary>
+    public abstract void OnDrain();
 }
 
 /// <summary>
+/// The deadlines, the live sessions and the relay buffers of one live model (`ProxyRuntime` builds
+/// one; a reload builds another, so nothing here is shared between two models).
+///
 /// One timer for every session's deadline instead of a timer or a CancellationTokenSource per
 /// read: timeouts are inactivity limits re-armed on every transfer, and arming must cost a field
 /// write on the relay path. Resolution is 100 ms, well under HAProxy's usual seconds-long timeouts.
-/// The timer runs only while sessions exist, so an idle daemon does not wake up.
+/// Once a second it also runs the model's housekeeping (idle server connections are purged as
+/// HAProxy's `pool-purge-delay` does) and trims the buffer pool. It ticks only while there is
+/// something to watch: sessions, idle connections or pooled buffers, so an idle appliance goes
+/// quiet once those have been released.
 /// </summary>
-internal static class SessionTimer
+internal sealed class SessionTimer : IDisposable
 {
     private const int TickMs = 100;
-    private static readonly ConcurrentDictionary<TimedSession, byte> Sessions = new();
-    private static readonly Timer Timer = new(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
-    private static int _running;
+    private const int TicksPerHousekeeping = 10;
 
-    /// <summary>Work done on every tick besides timeouts (e.g. closing aged idle upstream connections).</summary>
-    public static Action? Housekeeping { get; set; }
+    private readonly ConcurrentDictionary<TimedSession, byte> _sessions = new();
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
+    private readonly Func<long, bool>? _housekeeping;
+    private readonly long _origin;
+    private int _running;
+    private int _ticking;
+    private long _ticks;
+    private volatile bool _draining;
 
-    public static void Register(TimedSession s)
+    /// <param name="time">The clock (tests pass a manual one).</param>
+    /// <param name="housekeeping">
+    /// Called about once a second with <see cref="NowMs"/>; returns true while it still holds
+    /// something that needs it (idle connections), which keeps the timer ticking with no session.
+    /// </param>
+    public SessionTimer(TimeProvider time, Func<long, bool>? housekeeping = null)
     {
-        Sessions.TryAdd(s, 0);
-        if (Interlocked.Exchange(ref _running, 1) == 0) Timer.Change(TickMs, TickMs);
+        _time = time;
+        _housekeeping = housekeeping;
+        _origin = time.GetTimestamp();
+        _timer = time.CreateTimer(_ => Tick(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Buffers = new RelayBufferPool();
     }
 
-    public static void Unregister(TimedSession s) => Sessions.TryRemove(s, out _);
-
-    private static long _ticks;
-
-    private static void Tick()
+    /// <summary>Milliseconds on this timer's clock (monotonic, from the timer's creation).</summary>
+    public long NowMs
     {
-        long now = Environment.TickCount64;
-        foreach (var (s, _) in Sessions)
+        get
         {
-            long d = s.Deadline;
-            if (d != 0 && now >= d)
+            // Split so that a nanosecond timestamp times 1000 cannot overflow on a long uptime.
+            long ticks = _time.GetTimestamp() - _origin;
+            long frequency = _time.TimestampFrequency;
+            return ticks / frequency * 1000 + ticks % frequency * 1000 / frequency;
+        }
+    }
+
+    /// <summary>The 16 KiB buffers the model's sessions relay through.</summary>
+    public RelayBufferPool Buffers { get; }
+
+    /// <summary>Sessions of this model alive now.</summary>
+    public int Count => _sessions.Count;
+
+    public bool IsDraining => _draining;
+
+    public void Register(TimedSession s)
+    {
+        _sessions.TryAdd(s, 0);
+        Start();
+        // A session accepted while the drain was being called gets the same request.
+        if (_draining) s.OnDrain();
+    }
+
+    public void Unregister(TimedSession s) => _sessions.TryRemove(s, out _);
+
+    /// <summary>
+    /// Asks every session to finish (SEAMS §2): an HTTP session idle between requests closes (after
+    /// a short grace, see HttpSession), one in the middle of a request answers it with
+    /// `connection: close` and then closes, a TCP session goes on until it ends. Sessions
+    /// registered later are asked as they register, and every session again on each tick.
+    /// </summary>
+    public void Drain()
+    {
+        _draining = true;
+        foreach (var (s, _) in _sessions) s.OnDrain();
+    }
+
+    private void Start()
+    {
+        if (Interlocked.Exchange(ref _running, 1) == 0)
+            _timer.Change(TimeSpan.FromMilliseconds(TickMs), TimeSpan.FromMilliseconds(TickMs));
+    }
+
+    internal void Tick()
+    {
+        // A slow tick must not overlap the next one (Timer callbacks can).
+        if (Interlocked.Exchange(ref _ticking, 1) != 0) return;
+        try
+        {
+            long now = NowMs;
+            bool draining = _draining;
+            foreach (var (s, _) in _sessions)
             {
-                s.DisarmTimeout();
-                s.OnTimeout();
+                long d = s.Deadline;
+                if (d != 0 && now >= d)
+                {
+                    s.DisarmTimeout();
+                    s.OnTimeout();
+                }
+                // Sessions that became idle since the drain began are asked again.
+                if (draining) s.OnDrain();
+            }
+            if (++_ticks % TicksPerHousekeeping == 0)
+            {
+                bool idleConnections = _housekeeping?.Invoke(now) ?? false;
+                bool buffers = Buffers.Trim(now);
+                if (_sessions.IsEmpty && !idleConnections && !buffers)
+                {
+                    // Nothing to watch: stop until the next session registers.
+                    Interlocked.Exchange(ref _running, 0);
+                    _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    if (!_sessions.IsEmpty) Start();
+                }
             }
         }
-        // Housekeeping once a second is plenty for 30 s idle limits.
-        if (++_ticks % 10 == 0) Housekeeping?.Invoke();
-        if (Sessions.IsEmpty && _ticks % 50 == 0)
+        finally
         {
-            // Nothing to watch for 5 s: stop ticking until the next session registers.
-            Interlocked.Exchange(ref _running, 0);
-            Timer.Change(Timeout.Infinite, Timeout.Infinite);
-            if (!Sessions.IsEmpty && Interlocked.Exchange(ref _running, 1) == 0) Timer.Change(TickMs, TickMs);
+            Volatile.Write(ref _ticking, 0);
         }
     }
+
+    /// <summary>True while the timer ticks (tests: an idle model must go quiet).</summary>
+    internal bool IsTicking => Volatile.Read(ref _running) != 0;
+
+    public void Dispose() => _timer.Dispose();
 }

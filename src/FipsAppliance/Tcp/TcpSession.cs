@@ -1,9 +1,9 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using FipsAppliance.Backends;
 using FipsAppliance.Frontends;
+using FipsAppliance.Http;
 using FipsAppliance.Runtime;
 using FipsAppliance.Upstream;
 using Microsoft.Extensions.Logging;
@@ -18,20 +18,21 @@ namespace FipsAppliance.Tcp;
 /// </summary>
 internal sealed class TcpSession : TimedSession
 {
-    private const int BufferSize = 16 * 1024;
-
     private readonly Socket _client;
     private readonly Frontend _frontend;
     private readonly ProxyContext _context;
+    private readonly RelayBufferPool _buffers;
     private UpstreamConnection? _upstream;
     private int _idleTimeoutMs;
     private volatile bool _timedOut;
+    private long _toServer, _toClient;
 
-    public TcpSession(Socket client, Frontend frontend, ProxyContext context)
+    public TcpSession(Socket client, Frontend frontend, ProxyContext context, SessionTimer timer) : base(timer)
     {
         _client = client;
         _frontend = frontend;
         _context = context;
+        _buffers = timer.Buffers;
     }
 
     public override void OnTimeout()
@@ -39,6 +40,9 @@ internal sealed class TcpSession : TimedSession
         _timedOut = true;
         Abort();
     }
+
+    /// <summary>A TCP session cannot be told to finish: it goes on until it ends (hard-stop-after cuts it).</summary>
+    public override void OnDrain() { }
 
     private void Abort()
     {
@@ -55,7 +59,9 @@ internal sealed class TcpSession : TimedSession
         long bytesToClient = 0, bytesToServer = 0;
         string termination = "--";
         long tc = -1;
-        SessionTimer.Register(this);
+        Server? triedServer = null;
+        int retries = 0;
+        Timer.Register(this);
         try
         {
             if (backend is null)
@@ -63,16 +69,24 @@ internal sealed class TcpSession : TimedSession
                 termination = "SC";
                 return;
             }
-            Interlocked.Increment(ref backend.Counters.TotalSessions);
+            backend.Counters.SessionOpened();
             var t = _frontend.Config.Timeouts;
             _idleTimeoutMs = Math.Min(t.Client ?? int.MaxValue, backend.Config.Timeouts.Server ?? int.MaxValue);
             if (_idleTimeoutMs == int.MaxValue) _idleTimeoutMs = 0;
 
             var result = await Connector.ConnectAsync(backend, _context.Log, CancellationToken.None);
             tc = (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            triedServer = result.Server;
+            retries = result.Retries;
             if (result.Connection is null)
             {
-                termination = "SC";
+                tc = -1;
+                termination = result.Error switch
+                {
+                    ConnectError.Resource => "RC",
+                    ConnectError.Timeout => "sC",
+                    _ => "SC",
+                };
                 return;
             }
             _upstream = result.Connection;
@@ -85,8 +99,6 @@ internal sealed class TcpSession : TimedSession
                 var up = PumpClientToServerAsync();
                 var down = PumpServerToClientAsync();
                 await Task.WhenAll(up, down);
-                bytesToServer = up.Result;
-                bytesToClient = down.Result;
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -94,6 +106,9 @@ internal sealed class TcpSession : TimedSession
             }
             finally
             {
+                // Counted as they flowed, so a session cut by a reset or a timeout still reports its bytes.
+                bytesToServer = Volatile.Read(ref _toServer);
+                bytesToClient = Volatile.Read(ref _toClient);
                 Interlocked.Decrement(ref server.ActiveConnections);
                 server.Counters.SessionClosed();
                 Interlocked.Add(ref server.Counters.BytesIn, bytesToServer);
@@ -102,8 +117,9 @@ internal sealed class TcpSession : TimedSession
         }
         finally
         {
-            SessionTimer.Unregister(this);
+            Timer.Unregister(this);
             Abort();
+            backend?.Counters.SessionClosed();
             Interlocked.Add(ref _frontend.Counters.BytesIn, bytesToServer);
             Interlocked.Add(ref _frontend.Counters.BytesOut, bytesToClient);
             if (backend is not null)
@@ -115,24 +131,23 @@ internal sealed class TcpSession : TimedSession
                 && !(_frontend.Config.Options.DontLogNull && bytesToServer == 0 && bytesToClient == 0))
             {
                 _context.AccessLog.Tcp(clientAddress, clientPort, accepted, _frontend.Name,
-                    backend?.Name ?? "<NOSRV>", _upstream?.Server.Name ?? "<NOSRV>",
+                    backend?.Name ?? _frontend.Name, triedServer?.Name ?? "<NOSRV>",
                     0, tc, (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds, bytesToClient, termination,
                     _context.ActiveConnections, Volatile.Read(ref _frontend.Counters.CurrentSessions),
                     backend is null ? 0 : Volatile.Read(ref backend.Counters.CurrentSessions),
-                    _upstream is null ? 0 : Volatile.Read(ref _upstream.Server.ActiveConnections), 0);
+                    _upstream is null ? 0 : Volatile.Read(ref _upstream.Server.ActiveConnections), retries);
             }
         }
     }
 
-    private async Task<long> PumpClientToServerAsync()
+    private async Task PumpClientToServerAsync()
     {
         var upstream = _upstream!;
         var stream = upstream.Stream;
-        long total = 0;
         // Wait for data before taking a buffer, so a session that never sends holds none; then
-        // keep it (renting per read churns the shared pool under load).
+        // keep it for the session (a TCP stream has no pause worth returning it at).
         await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var buffer = _buffers.Rent();
         try
         {
             while (true)
@@ -143,27 +158,26 @@ internal sealed class TcpSession : TimedSession
                     // Client finished sending: pass the EOF on, keep reading the server's answer.
                     if (upstream.Tls is { } tls) await tls.ShutdownAsync();
                     upstream.Socket.Shutdown(SocketShutdown.Send);
-                    return total;
+                    return;
                 }
                 await stream.WriteAsync(buffer.AsMemory(0, n));
-                total += n;
+                Interlocked.Add(ref _toServer, n);
                 ArmTimeout(_idleTimeoutMs);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _buffers.Return(buffer);
         }
     }
 
-    private async Task<long> PumpServerToClientAsync()
+    private async Task PumpServerToClientAsync()
     {
         var stream = _upstream!.Stream;
-        long total = 0;
 #pragma warning disable CA2022 // a zero-byte read only waits for data; nothing is lost
         await stream.ReadAsync(Memory<byte>.Empty);
 #pragma warning restore CA2022
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var buffer = _buffers.Rent();
         try
         {
             while (true)
@@ -172,16 +186,16 @@ internal sealed class TcpSession : TimedSession
                 if (n == 0)
                 {
                     _client.Shutdown(SocketShutdown.Send);
-                    return total;
+                    return;
                 }
                 await SendAllAsync(_client, buffer.AsMemory(0, n));
-                total += n;
+                Interlocked.Add(ref _toClient, n);
                 ArmTimeout(_idleTimeoutMs);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _buffers.Return(buffer);
         }
     }
 

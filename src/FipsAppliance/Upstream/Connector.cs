@@ -17,14 +17,24 @@ internal enum ConnectError
     Connect,
     /// <summary>TLS handshake refused (certificate, protocol, cipher) — 502.</summary>
     Tls,
+    /// <summary>`timeout connect` expired during the TCP connect or the TLS handshake — 503, like HAProxy ("sC").</summary>
+    Timeout,
+    /// <summary>No socket could be had (EMFILE, ENOBUFS, ...): HAProxy's "R" termination — 503.</summary>
+    Resource,
 }
 
-internal readonly record struct ConnectResult(UpstreamConnection? Connection, ConnectError Error, string? Reason);
+/// <summary>
+/// A connection, or why none; <see cref="Server"/> is the last server tried (logged as `%s` even
+/// when the attempt failed, as HAProxy does) and <see cref="Retries"/> the attempts after the first (`%rc`).
+/// </summary>
+internal readonly record struct ConnectResult(UpstreamConnection? Connection, ConnectError Error, string? Reason, Server? Server = null, int Retries = 0);
 
 /// <summary>
 /// Opens connections to a backend's servers with the backend's `retries` and `option redispatch`:
 /// a failed attempt is retried on the same server, and with redispatch the last retry goes to
 /// another server. A connection attempt carries nothing of the request, so retrying it is always safe.
+/// `timeout connect` bounds the TCP connect and the TLS handshake together (a connection is not
+/// established until it can carry a request), so the client side's timers never run meanwhile.
 /// </summary>
 internal static partial class Connector
 {
@@ -37,28 +47,31 @@ internal static partial class Connector
         // logged by the backend when its last server went, not per request.
         var server = backend.PickServer();
         if (server is null) return new(null, ConnectError.NoServer, "no server available");
+        int retried = 0;
         int retries = Math.Max(0, backend.Config.Retries);
         bool redispatch = backend.Config.Options.Redispatch;
         int timeoutMs = backend.Config.Timeouts.Connect ?? DefaultConnectTimeoutMs;
         ConnectResult last = default;
         for (int attempt = 0; ; attempt++)
         {
-            last = await ConnectOnceAsync(server, timeoutMs, cancel);
+            last = await ConnectOnceAsync(server, timeoutMs, cancel) with { Server = server, Retries = retried };
             if (last.Connection is not null) return last;
             Interlocked.Increment(ref server.Counters.ConnectionErrors);
-            if (last.Error is ConnectError.Connect or ConnectError.Tls) server.ReportConnectFailure();   // its next health check comes sooner
+            if (last.Error is ConnectError.Connect or ConnectError.Timeout or ConnectError.Tls) server.ReportConnectFailure();   // its next health check comes sooner
             LogConnectFailed(log, server.FullName, server.Address, last.Reason ?? "", attempt + 1, retries + 1);
-            if (attempt >= retries || cancel.IsCancellationRequested)
+            // Out of sockets: another attempt now would fail the same way; answer at once.
+            if (attempt >= retries || cancel.IsCancellationRequested || last.Error == ConnectError.Resource)
             {
                 Interlocked.Increment(ref backend.Counters.ConnectionErrors);
                 return last;
             }
+            retried++;
             Interlocked.Increment(ref server.Counters.Retries);
             Interlocked.Increment(ref backend.Counters.Retries);
             if (redispatch && attempt == retries - 1)
             {
                 var other = backend.PickServer(avoid: server);
-                if (other is null) return new(null, ConnectError.NoServer, "no server available");
+                if (other is null) return new(null, ConnectError.NoServer, "no server available", server, retried);
                 if (other != server)
                 {
                     Interlocked.Increment(ref backend.Counters.Redispatches);
@@ -72,7 +85,17 @@ internal static partial class Connector
     {
         var endPoint = server.EndPoint;
         if (endPoint is null) return new(null, ConnectError.NoServer, "server has no address");
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Socket socket;
+        try
+        {
+            socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        }
+        catch (SocketException e)
+        {
+            // socket() itself failed: EMFILE/ENFILE past the fd limit, ENOBUFS. The request still
+            // gets its 503 (before, this escaped the session and the client got no answer).
+            return new(null, ConnectError.Resource, SocketReason(e.SocketErrorCode));
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(timeoutMs);
         try
@@ -82,12 +105,14 @@ internal static partial class Connector
         catch (OperationCanceledException)
         {
             socket.Dispose();
-            return new(null, ConnectError.Connect, $"connection timeout after {timeoutMs}ms");
+            return new(null, ConnectError.Timeout, $"connection timeout after {timeoutMs}ms");
         }
         catch (SocketException e)
         {
             socket.Dispose();
-            return new(null, ConnectError.Connect, SocketReason(e.SocketErrorCode));
+            var error = e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable
+                ? ConnectError.Resource : ConnectError.Connect;
+            return new(null, error, SocketReason(e.SocketErrorCode));
         }
 
         if (server.Tls is not { } policy)
@@ -106,7 +131,7 @@ internal static partial class Connector
         catch (OperationCanceledException)
         {
             await stream.DisposeAsync();
-            return new(null, ConnectError.Tls, $"TLS handshake timeout after {timeoutMs}ms");
+            return new(null, ConnectError.Timeout, $"TLS handshake timeout after {timeoutMs}ms");
         }
         catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
         {
@@ -122,6 +147,8 @@ internal static partial class Connector
         SocketError.TimedOut => "Connection timed out",
         SocketError.HostUnreachable => "No route to host",
         SocketError.NetworkUnreachable => "Network is unreachable",
+        SocketError.TooManyOpenSockets => "Too many open files",
+        SocketError.NoBufferSpaceAvailable => "No buffer space available",
         _ => e.ToString(),
     };
 

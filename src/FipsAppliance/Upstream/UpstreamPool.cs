@@ -4,83 +4,146 @@ namespace FipsAppliance.Upstream;
 
 /// <summary>
 /// A server's idle connections (HAProxy's `http-reuse safe`: a session's first request opens its
-/// own connection; later requests may take an idle one). Most recently used first, so a busy
-/// server keeps few warm connections and the rest age out.
+/// own connection; later requests may take an idle one), bounded by recent use as HAProxy 2.6
+/// bounds them, instead of a fixed cap that let connections no session ever took accumulate:
+///
+/// - a connection given back is kept when the pool is empty, or when used + idle would not exceed
+///   the number recently needed (`srv_add_to_idle_list`); otherwise it is closed;
+/// - every <see cref="PurgeDelayMs"/> (HAProxy's `pool-purge-delay`, default 5s) half of the
+///   connections beyond the recent need are closed, oldest first, and the need is re-estimated as
+///   the mean of the previous estimate and the most used at once in the period
+///   (`srv_cleanup_idle_conns`). With no traffic the pool halves every period down to none.
+///
+/// Idle connections keep a read armed (<see cref="UpstreamConnection.GoIdle"/>), so one the server
+/// closed or spoke on is already closed when a request looks for it, and is skipped.
 /// </summary>
 internal sealed class UpstreamPool(Server server)
 {
-    /// <summary>
-    /// Idle connections older than this are closed rather than reused: intake closes idle TLS
-    /// connections on its side, and a reused connection the server has just closed costs a 502.
-    /// </summary>
-    public const int MaxIdleMilliseconds = 30_000;
-    /// <summary>HAProxy keeps at most as many idle connections as were in use at the peak; this is a simple cap.</summary>
-    public const int MaxIdle = 256;
+    /// <summary>HAProxy's `pool-purge-delay` default.</summary>
+    public const int PurgeDelayMs = 5_000;
 
-    private readonly Stack<UpstreamConnection> _idle = new();
+    private readonly Lock _gate = new();
+    /// <summary>Most recently idle last; purges close from the front (oldest).</summary>
+    private readonly List<UpstreamConnection> _idle = [];
+    /// <summary>Connections of this server open and not in the pool (in use, or kept by a session): HAProxy's curr_used_conns.</summary>
+    private int _used;
+    /// <summary>The most <see cref="_used"/> at once since the last purge.</summary>
+    private int _maxUsed;
+    /// <summary>HAProxy's est_need_conns.</summary>
+    private int _estimatedNeed;
+    private long _nextPurge;
 
+    public int IdleCount
+    {
+        get { lock (_gate) return _idle.Count; }
+    }
+
+    public int UsedCount
+    {
+        get { lock (_gate) return _used; }
+    }
+
+    /// <summary>A new connection to this server is in use.</summary>
+    public void Opened()
+    {
+        lock (_gate) Use();
+    }
+
+    /// <summary>A connection in use (not pooled) was closed.</summary>
+    public void Closed()
+    {
+        lock (_gate) _used--;
+    }
+
+    private void Use()
+    {
+        if (++_used > _maxUsed) _maxUsed = _used;
+    }
+
+    /// <summary>The most recently idle connection still clean, leased to the caller; null when none.</summary>
     public UpstreamConnection? TryTake()
     {
-        long now = Environment.TickCount64;
-        while (true)
+        List<UpstreamConnection>? dead = null;
+        UpstreamConnection? taken = null;
+        lock (_gate)
         {
-            UpstreamConnection? c;
-            lock (_idle)
+            for (int i = _idle.Count - 1; i >= 0 && taken is null; i--)
             {
-                if (!_idle.TryPop(out c)) return null;
+                var c = _idle[i];
+                _idle.RemoveAt(i);
+                if (server.EndPoint is not null && c.TryLease())
+                {
+                    Use();
+                    taken = c;
+                }
+                // It spoke or closed while idle (already closed then), or the server lost its address.
+                else (dead ??= []).Add(c);
             }
-            if (now - c.IdleSinceTicks <= MaxIdleMilliseconds && c.LooksAlive() && c.Server.EndPoint is not null)
-                return c;
-            c.Dispose();
         }
+        if (dead is not null) foreach (var c in dead) c.Dispose();
+        return taken;
     }
 
-    public void Return(UpstreamConnection c)
+    /// <summary>Takes back a clean idle connection (<see cref="UpstreamConnection.GoIdle"/> done) that was in use.</summary>
+    public void Return(UpstreamConnection c, long nowMs)
     {
-        c.IdleSinceTicks = Environment.TickCount64;
-        if (server.EndPoint is null || !server.IsUsable)
+        bool keep;
+        lock (_gate)
         {
-            c.Dispose();
-            return;
-        }
-        lock (_idle)
-        {
-            if (_idle.Count < MaxIdle)
+            keep = server.IsUsable && c.IsIdle &&
+                   (_idle.Count == 0 || _used + _idle.Count <= Math.Max(_used, _estimatedNeed));
+            _used--;
+            if (keep)
             {
-                _idle.Push(c);
-                return;
+                c.IdleSinceMs = nowMs;
+                _idle.Add(c);
             }
         }
-        c.Dispose();
+        if (!keep) c.Dispose();
     }
 
-    /// <summary>Closes idle connections that have aged out (called by the timer that also enforces timeouts).</summary>
-    public void Purge()
+    /// <summary>
+    /// Closes what the recent use does not justify, once per <see cref="PurgeDelayMs"/> (called
+    /// about every second by the model's timer). True while connections remain idle.
+    /// </summary>
+    public bool Purge(long nowMs)
     {
-        long now = Environment.TickCount64;
-        List<UpstreamConnection>? stale = null;
-        lock (_idle)
+        List<UpstreamConnection>? close = null;
+        lock (_gate)
         {
-            if (_idle.Count == 0) return;
-            var keep = new List<UpstreamConnection>(_idle.Count);
-            foreach (var c in _idle)
+            // Those that died while idle go at once.
+            for (int i = _idle.Count - 1; i >= 0; i--)
             {
-                if (now - c.IdleSinceTicks > MaxIdleMilliseconds) (stale ??= []).Add(c);
-                else keep.Add(c);
+                if (_idle[i].IsIdle) continue;
+                (close ??= []).Add(_idle[i]);
+                _idle.RemoveAt(i);
             }
-            if (stale is null) return;
-            _idle.Clear();
-            for (int i = keep.Count - 1; i >= 0; i--) _idle.Push(keep[i]);
+            if (nowMs >= _nextPurge)
+            {
+                _nextPurge = nowMs + PurgeDelayMs;
+                int exceed = _used + _idle.Count - Math.Max(_maxUsed, _estimatedNeed);
+                int kill = Math.Min(_idle.Count, exceed / 2 + (exceed & 1));
+                _estimatedNeed = Math.Max(_maxUsed, (_estimatedNeed + _maxUsed) / 2);
+                _maxUsed = _used;
+                if (kill > 0)
+                {
+                    (close ??= []).AddRange(_idle.GetRange(0, kill));
+                    _idle.RemoveRange(0, kill);
+                }
+            }
+            if (close is null) return _idle.Count > 0;
         }
-        foreach (var c in stale) c.Dispose();
+        foreach (var c in close) c.Dispose();
+        lock (_gate) return _idle.Count > 0;
     }
 
+    /// <summary>Closes every idle connection (the server went DOWN or changed address).</summary>
     public void Clear()
     {
         UpstreamConnection[] all;
-        lock (_idle)
+        lock (_gate)
         {
-            all = _idle.ToArray();
+            all = [.. _idle];
             _idle.Clear();
         }
         foreach (var c in all) c.Dispose();

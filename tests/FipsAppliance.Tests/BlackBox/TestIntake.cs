@@ -29,6 +29,23 @@ public enum IntakeBehaviour
     Reset,
     /// <summary>Closes the connection without answering.</summary>
     Close,
+    // --- an intake that says more than it was asked (issue 7): each answer names its request in X-Answer-To ---
+    /// <summary>202, and in the same write a second, unasked response (`299 POISON`).</summary>
+    ExtraResponse,
+    /// <summary>202, then 50 ms later a second, unasked response.</summary>
+    ExtraResponseLater,
+    /// <summary>For HEAD: 200 with Content-Length and the body HEAD must not have.</summary>
+    HeadWithBody,
+    /// <summary>204 with a Content-Length and a body (a 204 has none).</summary>
+    NoContentWithBody,
+    /// <summary>304 with a Content-Length and a body (a 304 has none).</summary>
+    NotModifiedWithBody,
+    /// <summary>50 interim `102 Processing` responses, then 202.</summary>
+    InterimStorm,
+    /// <summary>The head and part of the body it announced, then a clean close (close_notify, FIN).</summary>
+    CloseMidBody,
+    /// <summary>Part of a response head, then a reset.</summary>
+    ResetMidHead,
 }
 
 /// <summary>Which certificate the intake presents.</summary>
@@ -70,6 +87,10 @@ public sealed class TestIntake : IAsyncDisposable
     public const string TestIdHeader = "X-Test-Id";
     public const string BehaviourHeader = "X-Intake-Behaviour";
     public const string AcceptBody = "{\"status\":\"ok\"}";
+    /// <summary>Response header naming the request (its X-Test-Id) an answer was made for.</summary>
+    public const string AnswerToHeader = "X-Answer-To";
+    /// <summary>What the misbehaving intake sends unasked.</summary>
+    public const string Poison = "HTTP/1.1 299 POISON\r\nX-Answer-To: poison\r\nContent-Length: 6\r\n\r\nPOISON";
 
     public static readonly string[] Hosts =
     [
@@ -123,6 +144,9 @@ public sealed class TestIntake : IAsyncDisposable
     /// <summary>TCP connections accepted (health checks included).</summary>
     public int ConnectionsAccepted => Volatile.Read(ref _accepted);
 
+    /// <summary>SNI names whose TLS handshakes are held this long before they start (a slow intake).</summary>
+    public ConcurrentDictionary<string, TimeSpan> SlowHandshakes { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>TLS handshakes completed (a plain TCP health check does not count).</summary>
     public int Handshakes => Volatile.Read(ref _handshakes);
 
@@ -130,6 +154,15 @@ public sealed class TestIntake : IAsyncDisposable
 
     public IReadOnlyList<IntakeRequest> For(string testId) =>
         _requests.Where(r => r.TestId == testId).ToArray();
+
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _answered = new();
+
+    private TaskCompletionSource AnsweredSource(string testId) =>
+        _answered.GetOrAdd(testId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Completes when the intake has written all it will write for the request tagged
+    /// <paramref name="testId"/> (the late, unasked bytes of <see cref="IntakeBehaviour.ExtraResponseLater"/> included).</summary>
+    public Task AnsweredAsync(string testId) => AnsweredSource(testId).Task;
 
     /// <summary>Answers requests whose path starts with <paramref name="pathPrefix"/> this way.</summary>
     public void Route(string pathPrefix, IntakeBehaviour behaviour) => _routes[pathPrefix] = behaviour;
@@ -172,12 +205,16 @@ public sealed class TestIntake : IAsyncDisposable
             using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
             {
                 handshake.CancelAfter(TimeSpan.FromSeconds(10));
-                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                await ssl.AuthenticateAsServerAsync(async (_, hello, _, ct) =>
                 {
-                    ServerCertificateContext = _certificate,
-                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    ClientCertificateRequired = false,
-                }, handshake.Token);
+                    if (hello.ServerName is { } name && SlowHandshakes.TryGetValue(name, out var delay)) await Task.Delay(delay, ct);
+                    return new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = _certificate,
+                        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        ClientCertificateRequired = false,
+                    };
+                }, null, handshake.Token);
             }
             Interlocked.Increment(ref _handshakes);
             var sni = string.IsNullOrEmpty(ssl.TargetHostName) ? null : ssl.TargetHostName;
@@ -247,12 +284,56 @@ public sealed class TestIntake : IAsyncDisposable
             Convert.ToHexStringLower(hash.GetHashAndReset()), complete));
         if (!complete) return false;
 
+        try
+        {
+            return await AnswerAsync(behaviour, socket, ssl, echo, Get);
+        }
+        finally
+        {
+            if (Get(TestIdHeader) is { } answered) AnsweredSource(answered).TrySetResult();
+        }
+    }
+
+    private async Task<bool> AnswerAsync(IntakeBehaviour behaviour, Socket socket, SslStream ssl, MemoryStream? echo, Func<string, string?> Get)
+    {
         var close = string.Equals(Get("Connection"), "close", StringComparison.OrdinalIgnoreCase);
+        var answerTo = Get(TestIdHeader) is { } tag ? $"{AnswerToHeader}: {tag}\r\n" : "";
+        var accepted = $"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n{answerTo}Content-Length: {AcceptBody.Length}\r\n{(close ? "Connection: close\r\n" : "")}\r\n{AcceptBody}";
         switch (behaviour)
         {
             case IntakeBehaviour.Accept:
-                await WriteAsync(ssl, $"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {AcceptBody.Length}\r\n{(close ? "Connection: close\r\n" : "")}\r\n{AcceptBody}");
+                await WriteAsync(ssl, accepted);
                 return !close;
+            case IntakeBehaviour.ExtraResponse:
+                await WriteAsync(ssl, accepted + Poison);
+                return true;
+            case IntakeBehaviour.ExtraResponseLater:
+                await WriteAsync(ssl, accepted);
+                await Task.Delay(50, _stop.Token);
+                await WriteAsync(ssl, Poison);
+                return true;
+            case IntakeBehaviour.HeadWithBody:
+                await WriteAsync(ssl, $"HTTP/1.1 200 OK\r\n{answerTo}Content-Length: 6\r\n\r\nPOISON");
+                return true;
+            case IntakeBehaviour.NoContentWithBody:
+                await WriteAsync(ssl, $"HTTP/1.1 204 No Content\r\n{answerTo}Content-Length: {Poison.Length}\r\n\r\n{Poison}");
+                return true;
+            case IntakeBehaviour.NotModifiedWithBody:
+                await WriteAsync(ssl, $"HTTP/1.1 304 Not Modified\r\n{answerTo}Content-Length: {Poison.Length}\r\n\r\n{Poison}");
+                return true;
+            case IntakeBehaviour.InterimStorm:
+                await WriteAsync(ssl, string.Concat(Enumerable.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 50)) + accepted);
+                return !close;
+            case IntakeBehaviour.CloseMidBody:
+                await WriteAsync(ssl, $"HTTP/1.1 200 OK\r\n{answerTo}Content-Length: 1000\r\n\r\n" + new string('x', 100));
+                await ssl.ShutdownAsync();
+                socket.Shutdown(SocketShutdown.Send);
+                return false;
+            case IntakeBehaviour.ResetMidHead:
+                await WriteAsync(ssl, $"HTTP/1.1 200 OK\r\n{answerTo}Content-Le");
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Close();
+                return false;
             case IntakeBehaviour.Echo:
                 await WriteAsync(ssl, $"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {echo!.Length}\r\n{(close ? "Connection: close\r\n" : "")}\r\n");
                 echo.Position = 0;

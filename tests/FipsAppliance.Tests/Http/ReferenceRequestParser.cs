@@ -239,6 +239,10 @@ internal static class ReferenceRequestParser
         {
             return Reject(413);
         }
+        if (version == 10 && hasTe)
+        {
+            return Reject(400);
+        }
 
         var forwarded = new StringBuilder(lines[0]).Append("\r\n");
         bool lengthWritten = false;

@@ -661,6 +661,13 @@ public static class Http1Parser
         {
             return RequestRejection.Http10PayloadOnBodylessMethod;
         }
+        // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty. Refused like
+        // nginx does (400) rather than forwarded: a 1.0 server downstream could read the chunked
+        // body as a close-delimited one, and the server connection could go back to the pool.
+        if (head.Version == HttpVersion.Http10 && head.HasTransferEncoding)
+        {
+            return RequestRejection.Http10TransferEncoding;
+        }
         return RequestRejection.None;
     }
 

@@ -61,6 +61,8 @@ public enum RequestRejection
     DuplicateHost,
     /// <summary>An HTTP/1.0 GET, HEAD or DELETE with a payload (HAProxy answers 413).</summary>
     Http10PayloadOnBodylessMethod,
+    /// <summary>An HTTP/1.0 request with Transfer-Encoding (RFC 9112 6.1: faulty framing; nginx: 400; HAProxy relays it).</summary>
+    Http10TransferEncoding,
 }
 
 /// <summary>Why a server response was refused; the relay answers 502 to the client.</summary>

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Sockets;
+using FipsAppliance.Backends;
+using FipsAppliance.Configuration;
+using FipsAppliance.Upstream;
+
+namespace FipsAppliance.Tests.Http.Sessions;
+
+/// <summary>The idle pool, bounded by recent use and purged as HAProxy's pool-purge-delay does.</summary>
+public class UpstreamPoolTests
+{
+    private sealed class Pairs : IDisposable
+    {
+        private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        public List<Socket> ServerSides { get; } = [];
+        public Server Server { get; }
+
+        public Pairs()
+        {
+            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            _listener.Listen(64);
+            var backend = new Backend(new ProxySection { Name = "be", Mode = ProxyMode.Http }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            Server = new Server(backend, new ServerLine { Name = "s1", Address = "127.0.0.1", Port = ((IPEndPoint)_listener.LocalEndPoint!).Port }, null);
+            backend.Servers = [Server];
+            Server.SetInitialAddress(IPAddress.Loopback);
+            Server.InitState();
+            backend.InitState();
+        }
+
+        /// <summary>A connection in use (as after a connect), its peer kept in <see cref="ServerSides"/>.</summary>
+        public async Task<UpstreamConnection> OpenAsync()
+        {
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(_listener.LocalEndPoint!);
+            ServerSides.Add(await _listener.AcceptAsync());
+            Server.Pool.Opened();
+            return new UpstreamConnection(Server, client, null);
+        }
+
+        public void Dispose()
+        {
+            foreach (var s in ServerSides) s.Dispose();
+            _listener.Dispose();
+        }
+    }
+
+    private static async Task<List<UpstreamConnection>> UseAndReturn(Pairs pairs, int count, long now)
+    {
+        var all = new List<UpstreamConnection>();
+        for (int i = 0; i < count; i++) all.Add(await pairs.OpenAsync());
+        foreach (var c in all)
+        {
+            c.GoIdle();
+            pairs.Server.Pool.Return(c, now);
+        }
+        return all;
+    }
+
+    [Test]
+    public async Task Keeps_no_more_idle_connections_than_recent_use_justifies()
+    {
+        using var pairs = new Pairs();
+        // Nothing known about the need yet: the first connection back is kept, the rest closed.
+        await UseAndReturn(pairs, 4, now: 0);
+        await Assert.That(pairs.Server.Pool.IdleCount).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task Keeps_what_was_needed_then_halves_the_excess_each_purge_delay()
+    {
+        using var pairs = new Pairs();
+        var pool = pairs.Server.Pool;
+        var inUse = new List<UpstreamConnection>();
+        for (int i = 0; i < 8; i++) inUse.Add(await pairs.OpenAsync());
+        pool.Purge(0);                       // 8 were in use at once: that is the need
+        foreach (var c in inUse)
+        {
+            c.GoIdle();
+            pool.Return(c, 0);
+        }
+        await Assert.That(pool.IdleCount).IsEqualTo(8);
+
+        var counts = new List<int>();
+        for (long t = UpstreamPool.PurgeDelayMs; t <= 60_000; t += UpstreamPool.PurgeDelayMs)
+        {
+            pool.Purge(t);
+            counts.Add(pool.IdleCount);
+        }
+        // Nothing used any more: the estimate halves, and so do the idle connections, down to none.
+        await Assert.That(counts[0]).IsEqualTo(8);
+        await Assert.That(counts.Zip(counts.Skip(1)).All(p => p.First >= p.Second)).IsTrue();
+        await Assert.That(counts[^1]).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task Skips_an_idle_connection_the_server_closed_or_spoke_on()
+    {
+        using var pairs = new Pairs();
+        var pool = pairs.Server.Pool;
+        var inUse = new List<UpstreamConnection>();
+        for (int i = 0; i < 2; i++) inUse.Add(await pairs.OpenAsync());
+        pool.Purge(0);
+        foreach (var c in inUse)
+        {
+            c.GoIdle();
+            pool.Return(c, 0);
+        }
+        pairs.ServerSides[0].Shutdown(SocketShutdown.Send);             // EOF while idle
+        await pairs.ServerSides[1].SendAsync("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray());  // unasked bytes
+        await SessionHarness.Until(() => inUse.All(c => c.IsDisposed), "both idle connections closed by their armed reads");
+        await Assert.That(pool.TryTake()).IsNull();
+    }
+}
