@@ -36,11 +36,13 @@ internal sealed partial class ProxyRuntime : IStatsSource, IDisposable
         MaxConn = config.Global.MaxConn;
         _globalLimit = config.Global.MaxConn > 0 ? new ConnectionLimit(config.Global.MaxConn) : null;
 
+        // This model's TLS policies and CA trust: a reload's model re-reads replaced CA files.
+        var tls = new TlsPolicies(config.Global);
         foreach (var p in config.Proxies)
         {
             if (p.Kind == ProxyKind.Frontend) continue;
             var backend = new Backend(p);
-            backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? TlsPolicy.For(s, config.Global) : null))];
+            backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? tls.For(s) : null))];
             _backends.Add(backend);
         }
         foreach (var p in config.Proxies)
