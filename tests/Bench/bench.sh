@@ -166,6 +166,7 @@ start_nginx() {  # start_nginx workers
   local i code
   for ((i = 0; i < 100; i++)); do port_busy "$INTAKE_PORT" && break; sleep 0.1; done
   port_busy "$INTAKE_PORT" || { cat "$RUN/nginx.out" "$RUN/nginx-error.log" >&2 2>/dev/null; die "the intake did not start"; }
+  listener_pid_ok "$INTAKE_PORT" "$NGINX_PID" || die "intake: $WHY"
   code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$RUN/ca.pem" \
     --resolve "metrics.agent.ddog-gov.com:$INTAKE_PORT:127.0.0.1" -X POST --data-binary '{}' \
     "https://metrics.agent.ddog-gov.com:$INTAKE_PORT/api/v2/series") || true
@@ -245,15 +246,24 @@ start_relay() {  # start_relay ours|haproxy cfg front_port logname ; sets RELAY_
       [ -s "$logf" ] || WHY="${WHY}(no output)"
       return 1
     fi
-    port_busy "$port" && return 0
+    if port_busy "$port"; then listener_pid_ok "$port" "$RELAY_PID"; return; fi
     sleep 0.1
   done
   WHY="not listening on $port after 10 s"
   return 1
 }
-probe_relay() {  # one POST through the relay must come back 202
-  curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X POST --data-binary '{}' \
+probe_relay() {  # one POST through the relay must come back 202 (the answer is kept in $RUN/probe.txt)
+  curl -sS -D "$RUN/probe.txt" -o /dev/null -w '%{http_code}' --max-time 5 -X POST --data-binary '{}' \
     "http://127.0.0.1:$1/api/v2/series" 2>/dev/null || true
+}
+listener_pid_ok() {  # listener_pid_ok port pid: only that process listens on the port (not someone else's relay)
+  local owners tree o
+  owners=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+  [ -n "$owners" ] || return 0          # ss cannot tell: the probe will
+  tree=" $(proc_tree "$2" | tr '\n' ' ') "
+  for o in $owners; do
+    case "$tree" in *" $o "*) ;; *) WHY="port $1 is also listened on by pid $o, not the relay ($2): another process took the bench's ports"; return 1 ;; esac
+  done
 }
 
 declare -A BROKEN=()     # relay -> why it could not be measured
@@ -299,8 +309,9 @@ run_fresh() {  # run_fresh relay shape wrk_threads size round
   fi
   code=$(probe_relay "$port")
   if [ "$code" != 202 ]; then
-    [ "$relay" = haproxy ] && die "haproxy does not relay (probe answered $code)"
-    BROKEN[$relay]="probe POST answered ${code:-nothing}, not 202"; stop_pid "$RELAY_PID"; return
+    local said; said="$(head -n1 "$RUN/probe.txt" 2>/dev/null | tr -d '\r'); relay log: $(grep -v '^\[NOTICE\]' "$RUN/$relay.log" | tail -n2 | tr '\n' ' ')"
+    [ "$relay" = haproxy ] && die "haproxy does not relay (probe answered ${code:-nothing}: $said)"
+    BROKEN[$relay]="probe POST answered ${code:-nothing}, not 202 ($said)"; stop_pid "$RELAY_PID"; return
   fi
   BENCH_BODY_BYTES=$size timeout $((WARMUP + 30)) \
     wrk -t"$wthreads" -c"$CONNS" -d"${WARMUP}s" --timeout 10s -s "$HERE/post.lua" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
