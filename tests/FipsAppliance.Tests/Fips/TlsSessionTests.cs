@@ -13,7 +13,8 @@ namespace FipsAppliance.Tests.Fips;
 /// What the relay offers and negotiates upstream, seen from the server's side: an `openssl s_server
 /// -www` answers each connection with a page naming the ciphers and groups the client offered and
 /// whether the session was new or resumed. The relay (published binary, FIPS mode) reaches it in
-/// mode tcp, one upstream TLS connection per client connection, one connection after the other.
+/// mode http: each client connection's request opens its own upstream TLS connection (`http-reuse
+/// safe`), which s_server closes after its HTTP/1.0 answer; one connection after the other.
 /// </summary>
 public partial class TlsSessionTests
 {
@@ -80,7 +81,7 @@ public partial class TlsSessionTests
                         ssl-default-server-ciphers {ShippedCiphers}:!aNULL:!eNULL:!EXPORT
                         ssl-default-server-options no-sslv3 no-tlsv10 no-tlsv11 no-tlsv13
                     defaults
-                        mode tcp
+                        mode http
                         timeout client 10s
                         timeout server 10s
                         timeout connect 5s
@@ -195,6 +196,7 @@ public partial class TlsSessionTests
         await using var s = await Setup.StartAsync("ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3");
         var pages = await FetchManyAsync(s.Start, 6);
         await Assert.That(pages.All(p => p is not null)).IsTrue().Because(s.Relay.Output);
+        await Assert.That(pages[0]!.Reused).IsFalse();
         await Assert.That(pages[0]!.OfferedGroups).IsEqualTo("secp256r1:secp384r1:secp521r1");
         foreach (var p in pages)
         {
