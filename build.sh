@@ -99,8 +99,9 @@ fips_module() {
     install -m 0644 "$built" "$EMBEDDED/lib/ossl-modules/fips.so"
     rm -f "$EMBEDDED/ssl/fipsmodule.cnf"
   fi
-  # Per-host installation (self-tests + MAC): redone when missing.
-  if [ ! -s "$EMBEDDED/ssl/fipsmodule.cnf" ]; then
+  # Per-host installation (self-tests + MAC): redone when missing, or when fipsinstall.sh changed
+  # what it writes into openssl.cnf.
+  if [ ! -s "$EMBEDDED/ssl/fipsmodule.cnf" ] || [ "$ROOT/src/dist/fipsinstall.sh" -nt "$EMBEDDED/ssl/openssl.cnf" ]; then
     "$ROOT/src/dist/fipsinstall.sh" "$EMBEDDED" >/dev/null
   fi
 }

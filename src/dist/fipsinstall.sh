@@ -2,7 +2,8 @@
 # Installs the OpenSSL FIPS provider on this host, as OpenSSL's security policy requires:
 # runs the module's self-tests, writes its MAC file (fipsmodule.cnf, valid for this host only),
 # and writes the OpenSSL configuration the daemon loads: fips + base providers only, never
-# default; fips=yes as the default property; TLS groups limited to the approved NIST curves.
+# default; fips=yes as the default property; TLS groups limited to the approved NIST curves and
+# TLS cipher lists limited to approved AES-GCM suites, for every TLS context of the process.
 #
 #   fipsinstall.sh <embedded-dir>     e.g. /opt/datadog-fips-proxy/embedded
 #
@@ -50,6 +51,13 @@ system_default = system_default_sect
 # X25519/X448 are offered by default yet are not approved key agreements under this provider.
 Groups = P-256:P-384:P-521
 MinProtocol = TLSv1.2
+# The approved suites, in offer order, applied to every new SSL_CTX. The TLS 1.2 list is the one
+# the shipped datadog-fips-proxy.cfg names in ssl-default-server-ciphers: a server whose lists are
+# exactly these needs no per-connection cipher policy in .NET, so connections share one SSL_CTX
+# and reconnects resume their TLS session (issue 9). A cfg naming other lists still gets exactly
+# those, with full handshakes. Keep the two lists equal when either changes.
+CipherString = ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384
+Ciphersuites = TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256
 CNF
 mv "$EMB/ssl/openssl.cnf.tmp" "$EMB/ssl/openssl.cnf"
 echo "fipsinstall: FIPS provider installed for this host in $EMB"

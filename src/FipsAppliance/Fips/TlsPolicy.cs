@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Runtime.CompilerServices;
@@ -15,14 +14,21 @@ public sealed class TlsPolicyException(string message) : Exception(message);
 /// <summary>
 /// The single place where TLS settings for a connection to a server are decided: protocol range,
 /// cipher suites, SNI, the name the certificate must carry, and the trust anchors. Built once per
-/// <see cref="ServerLine"/> (cached; a reload binds new ServerLine objects and so new policies).
-/// Groups are not here: .NET has no API for them; the OpenSSL config's ssl_conf restricts them to
-/// P-256/P-384/P-521 for every SSL_CTX in the process.
+/// <see cref="ServerLine"/> by the <see cref="TlsPolicies"/> of one live model (a reload builds a
+/// new set, which re-reads CA files). Groups are not here: .NET has no API for them; the OpenSSL
+/// config's ssl_conf restricts them to P-256/P-384/P-521 for every SSL_CTX in the process.
+///
+/// Session resumption: .NET's OpenSSL layer shares one SSL_CTX (and so its client session cache,
+/// one session per TargetHost) between connections only when <c>CipherSuitesPolicy</c> is null
+/// (see <see cref="ResumesSessions"/>). So the approved cipher lists are enforced for the whole
+/// process by the OpenSSL config fipsinstall.sh writes (<c>CipherString</c>/<c>Ciphersuites</c> in
+/// ssl_conf's system_default, which OpenSSL applies to every new SSL_CTX), and a policy whose
+/// lists are exactly those leaves <c>CipherSuitesPolicy</c> null. A server whose lists differ (its
+/// own <c>ciphers</c>/<c>ciphersuites</c>, or a global list other than the config's) gets a
+/// CipherSuitesPolicy with exactly its lists, and full handshakes.
 /// </summary>
 public sealed partial class TlsPolicy
 {
-    private static readonly ConditionalWeakTable<ServerLine, TlsPolicy> s_byServer = new();
-    private static readonly ConcurrentDictionary<string, Lazy<X509Certificate2Collection>> s_trustByPath = new(StringComparer.Ordinal);
     private static readonly ConditionalWeakTable<object, StrongBox<string>> s_failureBySender = new();
 
     public const string DefaultCaFile = "/etc/ssl/certs/ca-certificates.crt";
@@ -51,10 +57,18 @@ public sealed partial class TlsPolicy
     public string? OpenSslCiphersuites { get; }
     /// <summary>Names dropped from the cfg's lists (unknown to us, or not FIPS-approved): for a `[WARNING]`.</summary>
     public IReadOnlyList<string> Warnings { get; }
+    /// <summary>
+    /// Whether reconnects can resume a TLS session (.NET's shared SSL_CTX and its session cache):
+    /// the lists are the process-wide ones (no CipherSuitesPolicy) and there is an SNI name,
+    /// which is the key of .NET's client session cache.
+    /// </summary>
+    public bool ResumesSessions { get; }
+    /// <summary>Why <see cref="ResumesSessions"/> is false, in a few words; null when it is true.</summary>
+    public string? NoResumptionReason { get; }
 
     private readonly X509Certificate2Collection? _trust;
 
-    private TlsPolicy(ServerLine server, GlobalSection global, Func<string, X509Certificate2Collection>? trust)
+    internal TlsPolicy(ServerLine server, GlobalSection global, TlsPolicies owner)
     {
         Server = server.Name;
         var warnings = new List<string>();
@@ -77,8 +91,11 @@ public sealed partial class TlsPolicy
                 throw new TlsPolicyException($"server '{server.Name}': no FIPS-approved cipher suite is left for {ProtocolText(Protocols)} from ciphers '{ciphers}' / ciphersuites '{suites}'.");
             OpenSslCipherList = tls12.Count == 0 ? null : string.Join(':', tls12.Select(OpenSslName));
             OpenSslCiphersuites = tls13.Count == 0 ? null : string.Join(':', tls13.Select(OpenSslName));
-            // CipherSuitesPolicy exists on Linux/macOS only; this relay runs on Linux.
-            if (!OperatingSystem.IsWindows()) policy = new CipherSuitesPolicy([.. tls13, .. tls12]);
+            // Exactly the process-wide lists: OpenSSL's config already offers them, and no policy
+            // lets .NET share its SSL_CTX and resume sessions. Otherwise exactly these lists.
+            // (CipherSuitesPolicy exists on Linux/macOS only; this relay runs on Linux.)
+            if (!OpenSslCipherDefaults.Offers(Protocols, OpenSslCipherList, OpenSslCiphersuites) && !OperatingSystem.IsWindows())
+                policy = new CipherSuitesPolicy([.. tls13, .. tls12]);
         }
 
         Verify = server.Verify == VerifyMode.Required;
@@ -89,9 +106,13 @@ public sealed partial class TlsPolicy
         if (Verify)
         {
             CaFile = server.CaFile ?? DefaultCaFile;
-            _trust = trust is null ? Trust(CaFile) : trust(CaFile);
+            _trust = owner.Trust(CaFile);
         }
         Warnings = warnings;
+        NoResumptionReason = policy is not null ? "its cipher lists are not the process-wide ones of the OpenSSL config"
+            : Sni is null ? "no SNI name (the key of the TLS session cache)"
+            : null;
+        ResumesSessions = NoResumptionReason is null;
 
         var chainPolicy = Verify ? NewChainPolicy(_trust!) : null;
         Options = new SslClientAuthenticationOptions
@@ -106,14 +127,6 @@ public sealed partial class TlsPolicy
             RemoteCertificateValidationCallback = Validate,
         };
     }
-
-    /// <summary>
-    /// The policy for a server line (built once per ServerLine object, then shared). A live model
-    /// passes its own <paramref name="trust"/> loader so that a reload reads a replaced `ca-file`
-    /// anew instead of the process-wide cache below (which only tls-probe and tests use then).
-    /// </summary>
-    public static TlsPolicy For(ServerLine server, GlobalSection global, Func<string, X509Certificate2Collection>? trust = null) =>
-        s_byServer.GetValue(server, s => new TlsPolicy(s, global, trust));
 
     /// <summary>
     /// <see cref="Options"/> with another SNI (a health check's `check-sni`): the same protocols,
@@ -132,27 +145,7 @@ public sealed partial class TlsPolicy
         ApplicationProtocols = Options.ApplicationProtocols,
     };
 
-    /// <summary>
-    /// The trust anchors of a PEM CA bundle, loaded once per path and shared by every server and
-    /// connection that names it. PEM only: PKCS#12 needs PKCS12KDF, which the FIPS provider lacks.
-    /// </summary>
-    public static X509Certificate2Collection Trust(string caFile)
-    {
-        string path = Path.GetFullPath(caFile);
-        var lazy = s_trustByPath.GetOrAdd(path, p => new Lazy<X509Certificate2Collection>(() => LoadPem(p)));
-        try
-        {
-            return lazy.Value;
-        }
-        catch (TlsPolicyException)
-        {
-            // Not cached: the file may be fixed before the next attempt.
-            s_trustByPath.TryRemove(new KeyValuePair<string, Lazy<X509Certificate2Collection>>(path, lazy));
-            throw;
-        }
-    }
-
-    /// <summary>Reads a PEM CA bundle from disk, uncached (a live model caches per model).</summary>
+    /// <summary>PEM only: PKCS#12 needs PKCS12KDF, which the FIPS provider lacks.</summary>
     internal static X509Certificate2Collection LoadPem(string path)
     {
         var certs = new X509Certificate2Collection();

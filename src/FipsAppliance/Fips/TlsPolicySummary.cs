@@ -26,7 +26,7 @@ public sealed class TlsPolicySummary
             var probe = new ServerLine { Name = "ssl-default-server", Address = "", Verify = VerifyMode.None };
             try
             {
-                var policy = TlsPolicy.For(probe, global ?? new GlobalSection());
+                var policy = new TlsPolicies(global ?? new GlobalSection()).For(probe);
                 cipherList = policy.OpenSslCipherList;
                 suites = policy.OpenSslCiphersuites;
                 range = policy.Protocols;

@@ -39,7 +39,7 @@ public static partial class TlsProbe
         TlsPolicy policy;
         try
         {
-            policy = TlsPolicy.For(server, global ?? new GlobalSection());
+            policy = new TlsPolicies(global ?? new GlobalSection()).For(server);
         }
         catch (TlsPolicyException e)
         {
@@ -51,6 +51,7 @@ public static partial class TlsProbe
         output.WriteLine($"  policy:     {TlsPolicy.ProtocolText(policy.Protocols)}, ciphers {policy.OpenSslCipherList ?? "(OpenSSL default)"}, suites {policy.OpenSslCiphersuites ?? "(OpenSSL default)"}");
         output.WriteLine($"  sni:        {policy.Sni ?? "(none: IP literal)"}");
         output.WriteLine($"  verify:     name {policy.ExpectedName}, ca-file {policy.CaFile}");
+        output.WriteLine($"  resumption: {(policy.ResumesSessions ? "yes (the process-wide SSL_CTX and its session cache)" : "no: " + policy.NoResumptionReason)}");
         foreach (string w in policy.Warnings) output.WriteLine($"  warning:    {w}");
 
         var openssl = OpenSslHandshake(host, port, policy, output);

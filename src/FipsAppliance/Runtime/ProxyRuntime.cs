@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
 using FipsAppliance.Backends;
 using FipsAppliance.Backends.Dns;
 using FipsAppliance.Backends.Health;
@@ -33,7 +32,6 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     private readonly ProxyContext _context;
     // This model's trust anchors by ca-file path: read anew for every model, so that a CA bundle
     // replaced before a reload is the one the reloaded configuration trusts.
-    private readonly ConcurrentDictionary<string, X509Certificate2Collection> _trust = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<LiveSession, byte> _sessions = new();
     /// <summary>This model's session deadlines, drain and relay buffers (`session`); its housekeeping purges the idle pools.</summary>
     private readonly SessionTimer _timer;
@@ -55,11 +53,13 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         FipsProviderVersion = fips.ProviderVersion;
         MaxConn = maxConn;
 
+        // This model's TLS policies and CA trust: a reload's model re-reads replaced CA files.
+        var tls = new TlsPolicies(config.Global);
         foreach (var p in config.Proxies)
         {
             if (p.Kind == ProxyKind.Frontend) continue;
             var backend = new Backend(p, process.Log);
-            backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? TlsPolicy.For(s, config.Global, Trust) : null))];
+            backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? tls.For(s) : null))];
             _backends.Add(backend);
         }
         foreach (var p in config.Proxies)
@@ -70,7 +70,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         }
         foreach (var r in config.Resolvers) _resolvers.Add(new ResolversRuntime(r, process.Log));
         InitAddr.Assign(_backends, _resolvers, process.Log);
-        _checks = new HealthChecks(_backends, config.Global);
+        _checks = new HealthChecks(_backends, config.Global, tls);
         _timer = new SessionTimer(TimeProvider.System, PurgeIdleConnections);
         // Last: the access log opens sockets and a writer task, which a TLS policy or an init-addr
         // refused above would leak.
@@ -88,9 +88,6 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     /// <summary>Set when a newer model took over; its sessions are finishing.</summary>
     public bool Retired => _retired;
     private volatile bool _retired;
-
-    private X509Certificate2Collection Trust(string caFile) =>
-        _trust.GetOrAdd(Path.GetFullPath(caFile), TlsPolicy.LoadPem);
 
     /// <summary>
     /// First resolution of every resolvers-fed server, then background refresh, then the health

@@ -144,7 +144,7 @@ public class HealthCheckTests
                 line.CaFile = caFile;
                 line.Sni = $"str({name})";
                 line.VerifyHost = verifyHost;
-                var policy = TlsPolicy.For(line, new GlobalSection());
+                var policy = new TlsPolicies(new GlobalSection()).For(line);
                 var (check, s) = Check(line, policy.Options);
                 using (s)
                 {
@@ -172,7 +172,7 @@ public class HealthCheckTests
             var line = TestModel.Line("s1", "127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port, inter: 300);
             line.Ssl = true;
             line.Verify = VerifyMode.None;
-            var (check, s) = Check(line, TlsPolicy.For(line, new GlobalSection()).Options);
+            var (check, s) = Check(line, new TlsPolicies(new GlobalSection()).For(line).Options);
             using (s)
             {
                 var r = await check.ProbeAsync();
@@ -191,7 +191,7 @@ public class HealthCheckTests
         var backends = Enumerable.Range(0, 16).Select(b =>
             TestModel.Backend(log, "b" + b, [.. Enumerable.Range(1, 5).Select(i => TestModel.Line("m" + i, $"127.0.{b}.{i}", 1, inter: 10_000))])).ToArray();
         foreach (var b in backends) TestModel.Start(b);
-        using var checks = new HealthChecks(backends, new GlobalSection());
+        using var checks = new HealthChecks(backends, new GlobalSection(), new TlsPolicies(new GlobalSection()));
         await Assert.That(checks.Count).IsEqualTo(80);
         long before = Environment.TickCount64;
         checks.Start();

@@ -23,7 +23,7 @@ public class TlsPolicyTests
     public async Task Sends_the_host_name_as_SNI_and_verifies_it_by_default()
     {
         using var dir = new TempDir();
-        var p = TlsPolicy.For(Server("api.ddog-gov.com", ca: CaFile(dir)), new GlobalSection());
+        var p = new TlsPolicies(new GlobalSection()).For(Server("api.ddog-gov.com", ca: CaFile(dir)));
         await Assert.That(p.Sni).IsEqualTo("api.ddog-gov.com");
         await Assert.That(p.ExpectedName).IsEqualTo("api.ddog-gov.com");
         await Assert.That(p.Options.TargetHost).IsEqualTo("api.ddog-gov.com");
@@ -34,7 +34,7 @@ public class TlsPolicyTests
     public async Task Never_sends_an_IP_literal_as_SNI()
     {
         using var dir = new TempDir();
-        var p = TlsPolicy.For(Server("10.1.2.3", ca: CaFile(dir)), new GlobalSection());
+        var p = new TlsPolicies(new GlobalSection()).For(Server("10.1.2.3", ca: CaFile(dir)));
         await Assert.That(p.Sni).IsNull();
         await Assert.That(p.ExpectedName).IsEqualTo("10.1.2.3");
     }
@@ -43,7 +43,7 @@ public class TlsPolicyTests
     public async Task Sni_str_and_verifyhost_are_honoured()
     {
         using var dir = new TempDir();
-        var p = TlsPolicy.For(Server("10.1.2.3", sni: "str(intake.example)", verifyHost: "check.example", ca: CaFile(dir)), new GlobalSection());
+        var p = new TlsPolicies(new GlobalSection()).For(Server("10.1.2.3", sni: "str(intake.example)", verifyHost: "check.example", ca: CaFile(dir)));
         await Assert.That(p.Sni).IsEqualTo("intake.example");
         await Assert.That(p.ExpectedName).IsEqualTo("check.example");
     }
@@ -56,7 +56,7 @@ public class TlsPolicyTests
             SslDefaultServerCiphers = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:AES128-GCM-SHA256:!aNULL:!eNULL:!EXPORT",
             SslDefaultServerOptions = new SslOptions { MinVersion = "TLSv1.2", MaxVersion = "TLSv1.2" },
         };
-        var p = TlsPolicy.For(Server("api.ddog-gov.com", verify: VerifyMode.None), global);
+        var p = new TlsPolicies(global).For(Server("api.ddog-gov.com", verify: VerifyMode.None));
         await Assert.That(p.Options.EnabledSslProtocols).IsEqualTo(SslProtocols.Tls12);
         await Assert.That(p.OpenSslCipherList).IsEqualTo("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:AES128-GCM-SHA256");
         await Assert.That(p.OpenSslCiphersuites).IsNull();
@@ -68,7 +68,7 @@ public class TlsPolicyTests
     public async Task Reports_unknown_and_non_approved_cipher_names()
     {
         var global = new GlobalSection { SslDefaultServerCiphers = "HIGH:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384" };
-        var p = TlsPolicy.For(Server("a.example", verify: VerifyMode.None), global);
+        var p = new TlsPolicies(global).For(Server("a.example", verify: VerifyMode.None));
         await Assert.That(p.OpenSslCipherList).IsEqualTo("ECDHE-RSA-AES256-GCM-SHA384");
         await Assert.That(p.Warnings.Any(w => w.Contains("'HIGH'") && w.Contains("not a cipher suite name"))).IsTrue();
         await Assert.That(p.Warnings.Any(w => w.Contains("ECDHE-RSA-CHACHA20-POLY1305") && w.Contains("not FIPS-approved"))).IsTrue();
@@ -82,13 +82,13 @@ public class TlsPolicyTests
             SslDefaultServerCiphers = "ECDHE-RSA-CHACHA20-POLY1305",
             SslDefaultServerOptions = new SslOptions { MaxVersion = "TLSv1.2" },
         };
-        await Assert.That(() => TlsPolicy.For(Server("a.example", verify: VerifyMode.None), global)).Throws<TlsPolicyException>();
+        await Assert.That(() => new TlsPolicies(global).For(Server("a.example", verify: VerifyMode.None))).Throws<TlsPolicyException>();
     }
 
     [Test]
     public async Task Versions_below_TLS12_are_never_enabled()
     {
-        var p = TlsPolicy.For(Server("a.example", verify: VerifyMode.None, options: new SslOptions { MinVersion = "TLSv1.0" }), new GlobalSection());
+        var p = new TlsPolicies(new GlobalSection()).For(Server("a.example", verify: VerifyMode.None, options: new SslOptions { MinVersion = "TLSv1.0" }));
         await Assert.That(p.Options.EnabledSslProtocols).IsEqualTo(SslProtocols.Tls12 | SslProtocols.Tls13);
         await Assert.That(p.Warnings.Any(w => w.Contains("TLSv1.0"))).IsTrue();
     }
@@ -98,17 +98,31 @@ public class TlsPolicyTests
     {
         using var dir = new TempDir();
         string ca = CaFile(dir);
-        var a = TlsPolicy.Trust(ca);
-        var b = TlsPolicy.Trust(Path.Combine(dir.Path, ".", Path.GetFileName(ca)));
+        var policies = new TlsPolicies(new GlobalSection());
+        var a = policies.Trust(ca);
+        var b = policies.Trust(Path.Combine(dir.Path, ".", Path.GetFileName(ca)));
         await Assert.That(ReferenceEquals(a, b)).IsTrue();
         await Assert.That(a.Count).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task A_new_model_reads_a_replaced_CA_file_again()
+    {
+        // SEAMS §1: an admin replaces the ca-file, then reloads; the new model must trust the new CA.
+        using var dir = new TempDir();
+        string ca = new TestCa("First Root CA").WriteRoot(dir.Path, "ca.pem");
+        var before = new TlsPolicies(new GlobalSection()).Trust(ca);
+        new TestCa("Second Root CA").WriteRoot(dir.Path, "ca.pem");
+        var after = new TlsPolicies(new GlobalSection()).Trust(ca);
+        await Assert.That(before[0].Subject).Contains("First Root CA");
+        await Assert.That(after[0].Subject).Contains("Second Root CA");
     }
 
     [Test]
     public async Task A_missing_CA_file_is_a_policy_error()
     {
         using var dir = new TempDir();
-        await Assert.That(() => TlsPolicy.For(Server("a.example", ca: dir.Combine("nope.pem")), new GlobalSection())).Throws<TlsPolicyException>();
+        await Assert.That(() => new TlsPolicies(new GlobalSection()).For(Server("a.example", ca: dir.Combine("nope.pem")))).Throws<TlsPolicyException>();
     }
 
     [Test]
@@ -116,13 +130,14 @@ public class TlsPolicyTests
     {
         using var dir = new TempDir();
         var server = Server("a.example", ca: CaFile(dir));
-        await Assert.That(ReferenceEquals(TlsPolicy.For(server, new GlobalSection()), TlsPolicy.For(server, new GlobalSection()))).IsTrue();
+        var policies = new TlsPolicies(new GlobalSection());
+        await Assert.That(ReferenceEquals(policies.For(server), policies.For(server))).IsTrue();
     }
 
     [Test]
     public async Task Verify_none_accepts_any_certificate_and_checks_no_name()
     {
-        var p = TlsPolicy.For(Server("a.example", verify: VerifyMode.None), new GlobalSection());
+        var p = new TlsPolicies(new GlobalSection()).For(Server("a.example", verify: VerifyMode.None));
         await Assert.That(p.ExpectedName).IsNull();
         await Assert.That(p.Options.RemoteCertificateValidationCallback!(new object(), null, null, SslPolicyErrors.RemoteCertificateChainErrors)).IsTrue();
     }
@@ -134,7 +149,7 @@ public class TlsPolicyTests
         var ca = new TestCa();
         string caFile = ca.WriteRoot(dir.Path);
         var leaf = ca.Issue(["other.example"]).Certificate;
-        var p = TlsPolicy.For(Server("a.example", ca: caFile), new GlobalSection());
+        var p = new TlsPolicies(new GlobalSection()).For(Server("a.example", ca: caFile));
         string? reason = p.Check(leaf, new System.Security.Cryptography.X509Certificates.X509Chain(), SslPolicyErrors.None);
         await Assert.That(reason).IsEqualTo("certificate name mismatch: expected a.example, certificate has other.example");
     }

@@ -79,11 +79,11 @@ internal sealed class HealthCheck
         t.Check is > 0 && t.Connect is int connect and > 0 ? Math.Min(c.Inter, connect) : c.Inter;
 
     /// <summary>The TLS options of a check: the server's policy, with `check-sni` as SNI when given.</summary>
-    public static SslClientAuthenticationOptions? TlsOptions(Server server, GlobalSection global)
+    public static SslClientAuthenticationOptions? TlsOptions(Server server, TlsPolicies tls)
     {
         var c = server.Config;
         if (!SpeaksTls(c)) return null;
-        var policy = server.Tls ?? TlsPolicy.For(c, global);   // `check-ssl` on a server without `ssl`
+        var policy = server.Tls ?? tls.For(c);   // `check-ssl` on a server without `ssl`
         return c.CheckSni is { Length: > 0 } sni ? policy.WithSni(sni) : policy.Options;
     }
 

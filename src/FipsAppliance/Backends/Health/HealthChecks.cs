@@ -1,3 +1,4 @@
+using FipsAppliance.Fips;
 using FipsAppliance.Configuration;
 
 namespace FipsAppliance.Backends.Health;
@@ -18,7 +19,7 @@ internal sealed class HealthChecks : IDisposable
     private readonly int _spreadPercent;
     private bool _started;
 
-    public HealthChecks(IReadOnlyList<Backend> backends, GlobalSection global)
+    public HealthChecks(IReadOnlyList<Backend> backends, GlobalSection global, TlsPolicies tls)
     {
         _spreadPercent = global.SpreadChecks;
         foreach (var backend in backends)
@@ -26,7 +27,7 @@ internal sealed class HealthChecks : IDisposable
             foreach (var server in backend.Servers)
             {
                 if (!server.Config.Check) continue;
-                var check = new HealthCheck(server, _scheduler, HealthCheck.TlsOptions(server, global), _spreadPercent, _stop.Token);
+                var check = new HealthCheck(server, _scheduler, HealthCheck.TlsOptions(server, tls), _spreadPercent, _stop.Token);
                 server.Check = check;
                 _checks.Add(check);
             }

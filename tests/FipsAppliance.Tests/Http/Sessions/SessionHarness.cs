@@ -42,7 +42,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             line.CaFile = (ca ?? throw new ArgumentNullException(nameof(ca))).WriteRoot(_dir.Path);
             line.Sni = $"str({ScriptedUpstream.HostName})";
             line.VerifyHost = ScriptedUpstream.HostName;
-            tls = TlsPolicy.For(line, new GlobalSection());
+            tls = new TlsPolicies(new GlobalSection()).For(line);
         }
         var be = new ProxySection { Name = "be", Kind = ProxyKind.Backend, Mode = ProxyMode.Http, Retries = 0, Timeouts = Timeouts, Servers = [line] };
         backend?.Invoke(be);
