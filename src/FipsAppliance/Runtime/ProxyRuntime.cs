@@ -30,8 +30,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     private readonly List<ResolversRuntime> _resolvers = [];
     private readonly HealthChecks _checks;
     private readonly ProxyContext _context;
-    // This model's trust anchors by ca-file path: read anew for every model, so that a CA bundle
-    // replaced before a reload is the one the reloaded configuration trusts.
+    /// <summary>This model's client connections, for the count that ends a drain and for hard-stop-after's cut.</summary>
     private readonly ConcurrentDictionary<LiveSession, byte> _sessions = new();
     /// <summary>This model's session deadlines, drain and relay buffers (`session`); its housekeeping purges the idle pools.</summary>
     private readonly SessionTimer _timer;

@@ -13,13 +13,18 @@ public static class Ports
         return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
-    /// <summary>The start of a run of <paramref name="count"/> consecutive free ports (best effort, bounded tries).</summary>
+    /// <summary>
+    /// The start of a run of <paramref name="count"/> consecutive free ports (best effort, bounded tries),
+    /// below the kernel's ephemeral range (32768-60999 by default): inside it, any test's outgoing
+    /// connection could take a port between this check and the relay's bind (seen as a rare
+    /// "Address already in use" in full runs).
+    /// </summary>
     public static int FreeRange(int count)
     {
         var rnd = new Random();
         for (int attempt = 0; attempt < 200; attempt++)
         {
-            int start = rnd.Next(20000, 60000 - count);
+            int start = rnd.Next(10000, EphemeralLow() - count);
             var held = new List<Socket>();
             try
             {
@@ -35,5 +40,16 @@ public static class Ports
             finally { foreach (var s in held) s.Dispose(); }
         }
         throw new InvalidOperationException("no free port range");
+    }
+
+    private static int EphemeralLow()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            if (int.TryParse(range[0], out int low) && low > 12000) return low;
+        }
+        catch (IOException) { }
+        return 32768;
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using FipsAppliance.Tests.BlackBox;
 using FipsAppliance.Tests.Infrastructure;
 
@@ -8,12 +7,9 @@ namespace FipsAppliance.Tests.Packaging;
 /// The unit under real systemd: the minimal Debian root with the .deb installed (offline, as an
 /// image build does) is booted with systemd-nspawn on the host's network; its systemd starts the
 /// enabled unit at boot, with every sandbox option, and the daemon relays to the test intake. A
-/// probe unit inside records what systemd and the kernel say about the service, then stops it and
-/// powers the container off when the test says so.
-///
-/// Until the daemon speaks sd_notify (the lifecycle branch), a drop-in runs it as Type=exec without
-/// a watchdog; once the binary sends READY=1 the drop-in keeps the shipped Type=notify and
-/// WatchdogSec, and the probe also checks `systemctl reload`.
+/// probe unit inside records what systemd and the kernel say about the service (the shipped
+/// Type=notify and WatchdogSec=: it is active only once the daemon sent READY=1), reloads it,
+/// then stops it and powers the container off when the test says so.
 /// </summary>
 [ClassDataSource<ShippedEnvironment>(Shared = SharedType.PerClass)]
 public class SystemdBootTests(ShippedEnvironment env)
@@ -29,7 +25,6 @@ public class SystemdBootTests(ShippedEnvironment env)
         var install = await root.RunAsync(["dpkg", "-i", root.CopyIn(Packages.Deb)], network: false, check: false);
         await Assert.That(install.ExitCode).IsEqualTo(0).Because(install.All);
 
-        bool notify = BinarySpeaksSdNotify(root.HostPath(Packages.Binary));
         var start = Ports.FreeRange(16);
         // The administrator's cfg: the shipped one pointed at the test intake and DNS, binds left at
         // 9803-9818 and moved by the unit's environment (DD_FIPS_PORT_RANGE_START, as in a drop-in).
@@ -38,9 +33,8 @@ public class SystemdBootTests(ShippedEnvironment env)
         await File.WriteAllTextAsync(root.HostPath(Packages.EtcDir + "/intake-ca.pem"), env.Ca.RootPem);
         Directory.CreateDirectory(root.HostPath("/etc/systemd/system/datadog-fips-proxy.service.d"));
         await File.WriteAllTextAsync(root.HostPath("/etc/systemd/system/datadog-fips-proxy.service.d/test.conf"),
-            "[Service]\n" + $"Environment=DD_FIPS_PORT_RANGE_START={start}\n" +
-            (notify ? "" : "# This binary sends no sd_notify yet.\nType=exec\nWatchdogSec=0\n"));
-        WriteProbe(root, reload: notify);
+            "[Service]\n" + $"Environment=DD_FIPS_PORT_RANGE_START={start}\n");
+        WriteProbe(root);
 
         var machine = "fips-pkg-" + Guid.NewGuid().ToString("N")[..8];
         await using (var container = new RunningProcess(nspawn,
@@ -70,6 +64,9 @@ public class SystemdBootTests(ShippedEnvironment env)
 
         var started = Read(root, "started.txt");
         await Assert.That(started).Contains("Active: active (running)");
+        // Active under Type=notify means READY=1 arrived; the STATUS= line is the daemon's own.
+        await Assert.That(started).Contains("Type=notify");
+        await Assert.That(started).Matches(@"StatusText=Ready: \d+ frontends");
         await Assert.That(started).Contains("/lib/systemd/system/datadog-fips-proxy.service; enabled; preset: enabled");
         await Assert.That(started).Contains("ExecStartPre=/opt/datadog-fips-proxy/bin/datadog-fips-proxy -c -q -f /etc/datadog-fips-proxy/datadog-fips-proxy.cfg (code=exited, status=0/SUCCESS)");
         // What the kernel says about the running daemon: the sandbox is in force.
@@ -83,7 +80,7 @@ public class SystemdBootTests(ShippedEnvironment env)
         var journal = Read(root, "journal.txt");
         await Assert.That(journal).Contains("FIPS mode enabled");
         await Assert.That(journal).Contains($"moved to {start}-{start + 15}");
-        if (notify) await Assert.That(Read(root, "reload.txt")).Contains("reload: ok, same MainPID");
+        await Assert.That(Read(root, "reload.txt")).Contains("reload: ok, same MainPID");
         var stopped = Read(root, "stopped.txt");
         await Assert.That(stopped).Contains("Result=success");
         await Assert.That(stopped).Contains("ExecMainStatus=0");
@@ -91,16 +88,7 @@ public class SystemdBootTests(ShippedEnvironment env)
         await Assert.That(root.Mounts()).IsEmpty();
     }
 
-    /// <summary>Whether the daemon speaks sd_notify: the protocol's "READY=1" is among its string
-    /// literals (UTF-16 in the Native AOT image).</summary>
-    private static bool BinarySpeaksSdNotify(string binary)
-    {
-        var bytes = File.ReadAllBytes(binary);
-        return bytes.AsSpan().IndexOf(Encoding.Unicode.GetBytes("READY=1")) >= 0
-            || bytes.AsSpan().IndexOf("READY=1"u8) >= 0;
-    }
-
-    private static void WriteProbe(DebRoot root, bool reload)
+    private static void WriteProbe(DebRoot root)
     {
         var script = $$"""
             #!/bin/bash
@@ -109,15 +97,14 @@ public class SystemdBootTests(ShippedEnvironment env)
             mkdir -p $d; touch $d/booted
             for i in $(seq 1 90); do systemctl is-active --quiet datadog-fips-proxy && break; sleep 1; done
             systemctl status --no-pager datadog-fips-proxy > $d/started.txt 2>&1
+            systemctl show -p Type,WatchdogUSec,StatusText datadog-fips-proxy >> $d/started.txt 2>&1
             pid=$(systemctl show -p MainPID --value datadog-fips-proxy)
             grep -E 'Uid|Gid|NoNewPrivs|Seccomp|Cap(Eff|Bnd)' /proc/$pid/status > $d/proc.txt 2>&1
             touch $d/ready
             for i in $(seq 1 240); do [ -e $d/go-stop ] && break; sleep 0.5; done
-            if {{(reload ? "true" : "false")}}; then
-              if systemctl reload datadog-fips-proxy && [ "$(systemctl show -p MainPID --value datadog-fips-proxy)" = "$pid" ] \
-                 && systemctl is-active --quiet datadog-fips-proxy; then echo "reload: ok, same MainPID" > $d/reload.txt
-              else echo "reload: failed" > $d/reload.txt; systemctl status --no-pager datadog-fips-proxy >> $d/reload.txt 2>&1; fi
-            fi
+            if systemctl reload datadog-fips-proxy && [ "$(systemctl show -p MainPID --value datadog-fips-proxy)" = "$pid" ] \
+               && systemctl is-active --quiet datadog-fips-proxy; then echo "reload: ok, same MainPID" > $d/reload.txt
+            else echo "reload: failed" > $d/reload.txt; systemctl status --no-pager datadog-fips-proxy >> $d/reload.txt 2>&1; fi
             systemctl stop datadog-fips-proxy
             systemctl show -p Result,ExecMainStatus,NRestarts,ActiveState datadog-fips-proxy > $d/stopped.txt 2>&1
             journalctl -u datadog-fips-proxy --no-pager > $d/journal.txt 2>&1
