@@ -59,6 +59,7 @@ internal sealed partial class HttpSession : TimedSession, IWaits
     private int _wait;
     private int _timedOut;
     private int _draining;
+    private int _killed;
 
     private long _idleSinceMs;
 
@@ -79,6 +80,7 @@ internal sealed partial class HttpSession : TimedSession, IWaits
     private ILogger Log => _context.Log;
     private bool Draining => Volatile.Read(ref _draining) != 0;
     private bool TimedOut(Wait w) => (Wait)Volatile.Read(ref _timedOut) == w;
+    private bool Killed => Volatile.Read(ref _killed) != 0;
 
     /// <summary>What the session waits on now (tests wait for a state before moving the clock).</summary>
     internal Wait CurrentWait => (Wait)Volatile.Read(ref _wait);
@@ -91,7 +93,17 @@ internal sealed partial class HttpSession : TimedSession, IWaits
     /// </summary>
     public override void OnTimeout()
     {
-        var wait = CurrentWait;
+        Interrupt(CurrentWait);
+    }
+
+    public override void OnKill()
+    {
+        Volatile.Write(ref _killed, 1);
+        Interrupt(CurrentWait);
+    }
+
+    private void Interrupt(Wait wait)
+    {
         Volatile.Write(ref _timedOut, (int)wait);
         switch (wait)
         {

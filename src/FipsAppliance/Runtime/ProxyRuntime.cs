@@ -174,7 +174,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
             // Wakes a session waiting on its server (the client socket alone would not).
-            try { live.Session.OnTimeout(); }
+            try { live.Session.OnKill(); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) { }
         }
         return n;

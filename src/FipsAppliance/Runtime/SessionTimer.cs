@@ -24,6 +24,12 @@ internal abstract class TimedSession(SessionTimer timer)
     public abstract void OnTimeout();
 
     /// <summary>
+    /// hard-stop-after cut the session (its client socket is already reset): wake whatever it
+    /// waits on, and log it killed (HAProxy's 'K'), not timed out.
+    /// </summary>
+    public abstract void OnKill();
+
+    /// <summary>
     /// The model is draining (reload or stop): finish what is in progress, take nothing new.
     /// Called by <see cref="SessionTimer.Drain"/> and again on every tick while draining (so it
     /// must be idempotent and cheap); must not block.
