@@ -93,7 +93,10 @@ internal sealed partial class HttpSession : TimedSession, IWaits
     /// </summary>
     public override void OnTimeout()
     {
-        Interrupt(CurrentWait);
+        var wait = CurrentWait;
+        // The session went on to another wait after this deadline expired: that one was not timed.
+        if (ArmedSinceExpiry) return;
+        Interrupt(wait);
     }
 
     public override void OnKill()

@@ -38,6 +38,8 @@ internal sealed class TcpSession : TimedSession
 
     public override void OnTimeout()
     {
+        // Data moved after this deadline expired: the session was not idle that long.
+        if (ArmedSinceExpiry) return;
         _timedOut = true;
         Abort();
     }
