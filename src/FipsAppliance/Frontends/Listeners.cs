@@ -6,7 +6,8 @@ namespace FipsAppliance.Frontends;
 internal readonly record struct ListenerChange(int Kept, int Opened, int Closed);
 
 /// <summary>
-/// Every listening socket of the process, keyed by address:port (SEAMS §5). Taking a new
+/// Every listening socket of the process, keyed by address:port: they belong to the process, not
+/// to a configuration, so a reload that keeps an address keeps its socket. Taking a new
 /// configuration is two steps so that nothing is half-applied: <see cref="Prepare"/> binds the
 /// addresses the new model has and the process does not (any failure closes what it opened and
 /// changes nothing), then <see cref="Commit"/> points every listener at its new frontend — kept

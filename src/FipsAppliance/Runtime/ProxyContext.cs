@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace FipsAppliance.Runtime;
 
 /// <summary>
-/// What belongs to the process and outlives a reload (SEAMS §1): the lifecycle logger, the
+/// What belongs to the process and outlives a reload: the lifecycle logger, the
 /// process-wide connection slots (global `maxconn`, which guards the file descriptors every
 /// model shares), %ac, accept-error reporting, and the stdout/stderr log writers. Owned by the
 /// daemon; models reach it through their <see cref="ProxyContext"/>.
@@ -56,7 +56,8 @@ internal sealed class ProcessContext(ILogger log, int maxConn) : IDisposable
 /// <summary>
 /// What every session of one live model shares: the loggers, the model's access log and stats,
 /// and through <see cref="Process"/> the process-wide connection count. Sessions get it through
-/// their constructor and read no statics (SEAMS §2).
+/// their constructor and read no statics, so two models alive together during a reload never
+/// share state by accident.
 /// </summary>
 internal sealed class ProxyContext(ProcessContext process, AccessLog accessLog)
 {

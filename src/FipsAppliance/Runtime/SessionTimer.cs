@@ -139,7 +139,7 @@ internal sealed class SessionTimer : IDisposable
     public void Unregister(TimedSession s) => _sessions.TryRemove(s, out _);
 
     /// <summary>
-    /// Asks every session to finish (SEAMS §2): an HTTP session idle between requests closes (after
+    /// Asks every session to finish: an HTTP session idle between requests closes (after
     /// a short grace, see HttpSession), one in the middle of a request answers it with
     /// `connection: close` and then closes, a TCP session goes on until it ends. Sessions
     /// registered later are asked as they register, and every session again on each tick.
