@@ -32,17 +32,26 @@ internal sealed class Listeners(ProcessContext process) : IDisposable
         error = null;
         var plan = new Plan();
         var wanted = new Dictionary<BindKey, Frontend>();
-        foreach (var frontend in model.FrontendList)
+        try
         {
-            foreach (var bind in frontend.Config.Binds)
+            foreach (var frontend in model.FrontendList)
             {
-                if (!Listener.TryResolve(bind, frontend.Name, out var key, out error)
-                    || !Bind(key, frontend, wanted, plan, ref error))
+                foreach (var bind in frontend.Config.Binds)
                 {
-                    foreach (var l in plan.Opened) l.Dispose();
-                    return null;
+                    if (!Listener.TryResolve(bind, frontend.Name, out var key, out error)
+                        || !Bind(key, frontend, wanted, plan, ref error))
+                    {
+                        Abandon(plan);
+                        return null;
+                    }
                 }
             }
+        }
+        catch
+        {
+            // Whatever failed, nothing this plan opened stays bound.
+            Abandon(plan);
+            throw;
         }
         foreach (var (key, listener) in _open)
             if (!wanted.ContainsKey(key)) plan.Close.Add(listener);

@@ -194,28 +194,35 @@ internal sealed partial class Daemon
         _phase = "Reloading";
         _notifier?.Reloading($"Reloading {_cfgPath}");
         LogReloading(_log, _cfgPath);
-        var loaded = ConfigLoader.Load(_cfgPath, _iniPath, new LoggerTextWriter(_log), _quiet);
-        var model = loaded is null ? null : TryBuildForReload(loaded);
-        if (model is null)
+        ProxyRuntime? model = null;
+        Listeners.Plan? plan = null;
+        try
         {
-            LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
-            _phase = "Ready";
-            NotifyReady();
+            var loaded = ConfigLoader.Load(_cfgPath, _iniPath, new LoggerTextWriter(_log), _quiet);
+            model = loaded is null ? null : TryBuildForReload(loaded);
+            if (model is null)
+            {
+                Refuse(null, null);
+                return;
+            }
+            plan = _listeners.Prepare(model, out var bindError);
+            if (plan is null)
+            {
+                LogBindFailed(_log, bindError!);
+                Refuse(model, null);
+                return;
+            }
+            // The new servers get their first DNS answers while the old model still serves, so the
+            // first request after the switch does not meet a server without an address (a 503).
+            model.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            // Anything unforeseen (a descriptor limit, a bug) costs this reload, never the daemon.
+            LogReloadFailed(_log, e.GetType().Name, e.Message);
+            Refuse(model, plan);
             return;
         }
-        var plan = _listeners.Prepare(model, out var bindError);
-        if (plan is null)
-        {
-            LogBindFailed(_log, bindError!);
-            LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
-            _ = model.DisposeAsync();
-            _phase = "Ready";
-            NotifyReady();
-            return;
-        }
-        // The new servers get their first DNS answers while the old model still serves, so the
-        // first request after the switch does not meet a server without an address (a 503).
-        model.StartAsync().GetAwaiter().GetResult();
 
         var previous = _current;
         var change = _listeners.Commit(plan);
@@ -227,6 +234,23 @@ internal sealed partial class Daemon
             LogMaxConnDerived(_log, model.MaxConn, _fdLimit, FileDescriptorBudget.ReserveFor(model.Config));
         LogReloaded(_log, model.Generation, model.FrontendCount, model.BackendCount, model.ServerCount,
             change.Kept, change.Opened, change.Closed, previous.SessionCount, HardStopAfter(previous) / 1000);
+        _phase = "Ready";
+        NotifyReady();
+    }
+
+    /// <summary>The reload is refused: what it built and bound is let go, the current model goes on serving.</summary>
+    private void Refuse(ProxyRuntime? model, Listeners.Plan? plan)
+    {
+        LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
+        try
+        {
+            if (plan is not null) Listeners.Abandon(plan);
+            if (model is not null) _ = model.DisposeAsync().AsTask();
+        }
+        catch (Exception e)
+        {
+            LogReloadFailed(_log, e.GetType().Name, e.Message);
+        }
         _phase = "Ready";
         NotifyReady();
     }
@@ -376,6 +400,9 @@ internal sealed partial class Daemon
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reload refused: {Cfg} cannot be used (see above); still serving with configuration #{Generation} loaded at {LoadedAt}.")]
     private static partial void LogReloadRefused(ILogger log, string cfg, int generation, string loadedAt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reload failed: unexpected {Type}: {Message}")]
+    private static partial void LogReloadFailed(ILogger log, string type, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reload: {What} changed; it takes effect at the next restart.")]
     private static partial void LogRestartNeeded(ILogger log, string what);
