@@ -192,10 +192,12 @@ internal sealed partial class HttpSession : TimedSession, IWaits
         finally
         {
             Waiting(Wait.None);
-            Timer.Unregister(this);
             _lease.EndSession();
             _client.ReleaseBuffer();
             _client.Close();
+            // Last: while a session is registered the timer keeps ticking, so the connection it
+            // just gave back to the pool is purged in time and the buffer pool trimmed.
+            Timer.Unregister(this);
         }
     }
 

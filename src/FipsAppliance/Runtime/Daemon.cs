@@ -32,6 +32,8 @@ internal sealed partial class Daemon
     /// </summary>
     public const int DefaultHardStopAfterMs = 10_000;
     private const int DrainCheckMilliseconds = 100;
+    /// <summary>How long sessions cut at hard-stop-after get to unwind before their model is disposed.</summary>
+    private static readonly TimeSpan KillUnwindTime = TimeSpan.FromSeconds(1);
 
     private enum Command { Reload, Stop }
 
@@ -283,13 +285,14 @@ internal sealed partial class Daemon
     /// <summary>Every 250 ms: retired models drain; released at their last session, cut at hard-stop-after.</summary>
     private void CheckRetiring()
     {
-        List<ProxyRuntime>? released = null;
+        List<(ProxyRuntime Model, bool Killed)>? released = null;
         lock (_retiring)
         {
             for (int i = _retiring.Count - 1; i >= 0; i--)
             {
                 var (model, deadline) = _retiring[i];
                 model.Drain();
+                bool killed = false;
                 if (model.SessionCount == 0)
                 {
                     LogReleased(_log, model.Generation);
@@ -297,15 +300,23 @@ internal sealed partial class Daemon
                 else if (Environment.TickCount64 >= deadline)
                 {
                     int cut = model.Kill();
+                    killed = true;
                     LogHardStopCut(_log, model.Generation, HardStopAfter(model) / 1000, cut);
                 }
                 else continue;
-                (released ??= []).Add(model);
+                (released ??= []).Add((model, killed));
                 _retiring.RemoveAt(i);
             }
         }
         if (released is null) return;
-        foreach (var model in released) _ = model.DisposeAsync().AsTask();
+        foreach (var (model, killed) in released) _ = ReleaseAsync(model, killed);
+    }
+
+    private static async Task ReleaseAsync(ProxyRuntime model, bool killed)
+    {
+        // Cut sessions unwind first (bounded), so their server connections are closed with the pools.
+        if (killed) await model.UntilSessionsEndAsync(KillUnwindTime).ConfigureAwait(false);
+        await model.DisposeAsync().ConfigureAwait(false);
     }
 
     // --- stop ---
@@ -330,6 +341,7 @@ internal sealed partial class Daemon
             if (Environment.TickCount64 >= deadline)
             {
                 cut = all.Sum(m => m.Kill());
+                Task.WhenAll(all.Select(m => m.UntilSessionsEndAsync(KillUnwindTime))).Wait();
                 break;
             }
             Thread.Sleep(DrainCheckMilliseconds);

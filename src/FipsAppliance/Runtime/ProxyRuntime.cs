@@ -181,6 +181,17 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
     }
 
     /// <summary>
+    /// After <see cref="Kill"/>: waits (at most <paramref name="max"/>) until the cut sessions have
+    /// unwound, so that they give their server connections back before the pools close.
+    /// </summary>
+    public async Task UntilSessionsEndAsync(TimeSpan max)
+    {
+        long deadline = Environment.TickCount64 + (long)max.TotalMilliseconds;
+        while (SessionCount > 0 && Environment.TickCount64 < deadline)
+            await Task.Delay(10).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Housekeeping on this model's session timer (about once a second): idle server connections
     /// purged as `pool-purge-delay` says. True while any is idle, which keeps the timer ticking.
     /// </summary>
@@ -199,7 +210,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         _checks.Dispose();
         foreach (var r in _resolvers) r.Dispose();
         foreach (var b in _backends)
-            foreach (var s in b.Servers) s.Pool.Clear();
+            foreach (var s in b.Servers) s.Pool.Close();
         _timer.Dispose();
         await _context.AccessLog.DisposeAsync();
     }
