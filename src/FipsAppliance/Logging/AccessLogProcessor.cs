@@ -19,7 +19,7 @@ internal sealed record LogDestination(LogSink Sink, SyslogFormat Format, int Fac
 /// for every destination of its frontend. The queue in front is bounded: when the writer falls
 /// behind, new lines are dropped and counted instead of growing memory or slowing the sessions
 /// (HAProxy drops the same way). Drops are reported on stderr, the first at once, then at most
-/// once a minute per destination.
+/// once a minute per destination (stdout and stderr by the process, see ProcessContext).
 /// </summary>
 internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
 {
@@ -139,6 +139,8 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
         {
             foreach (var d in destinations)
             {
+                // stdout/stderr are the process's, written by every live model: it reports them, once.
+                if (d.Sink is StreamSink) continue;
                 long dropped = d.Sink.Dropped;
                 _sinkReports.TryGetValue(d.Sink, out var last);
                 if (dropped <= last.Reported) continue;

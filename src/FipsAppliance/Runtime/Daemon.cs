@@ -282,9 +282,13 @@ internal sealed partial class Daemon
         return Build(loaded.Proxy, budget);
     }
 
-    /// <summary>Every 250 ms: retired models drain; released at their last session, cut at hard-stop-after.</summary>
+    /// <summary>
+    /// Every 250 ms: retired models drain; released at their last session, cut at hard-stop-after.
+    /// Also where the process says what its stdout/stderr log writers dropped.
+    /// </summary>
     private void CheckRetiring()
     {
+        _process.ReportStreamDrops();
         List<(ProxyRuntime Model, bool Killed)>? released = null;
         lock (_retiring)
         {
@@ -350,6 +354,7 @@ internal sealed partial class Daemon
         _watchdog?.Dispose();
         Task.WhenAll(all.Select(m => m.DisposeAsync().AsTask())).Wait(TimeSpan.FromSeconds(3));
         _process.FlushStreams(TimeSpan.FromSeconds(2));
+        _process.ReportStreamDrops(force: true);
         if (cut > 0) LogStoppedCut(_log, cut, hardStop / 1000);
         else LogStopped(_log);
         return 0;
