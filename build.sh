@@ -128,7 +128,7 @@ build() { deps; fips_module; publish; }
 PKG="$ART/packages"
 PKG_NAME=datadog-fips-proxy
 
-# The one version string (SEAMS 7): VERSION, also read by Directory.Build.props for `-v`.
+# The one version string: VERSION, also read by Directory.Build.props for `-v`.
 product_version() {
   local v; v=$(tr -d ' \n' < "$ROOT/VERSION")
   [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "VERSION: '$v' is not MAJOR.MINOR.PATCH" >&2; exit 1; }

@@ -7,9 +7,10 @@ namespace FipsAppliance.Fips;
 /// <summary>
 /// The TLS policies of one live model: one <see cref="TlsPolicy"/> per server line, and the trust
 /// anchors of each CA file, loaded once per path and shared by every server of the model that
-/// names it. Owned by whoever builds the model (ProxyRuntime), never static: a reload builds a new
-/// set, so a CA file an admin replaced before the reload is read again (SEAMS §1), while the old
-/// model's connections keep the anchors they started with.
+/// names it. Owned by whoever builds the model (ProxyRuntime), never static: what a model builds
+/// from its cfg is the model's and goes with it, so a reload builds a new set and a CA file an
+/// admin replaced before the reload is read again, while the old model's connections keep the
+/// anchors they started with.
 /// </summary>
 public sealed class TlsPolicies(GlobalSection global)
 {

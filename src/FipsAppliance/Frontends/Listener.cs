@@ -65,9 +65,11 @@ internal sealed class Listener : IDisposable
     public static Listener? Open(BindKey key, string frontend, ProcessContext process, out string? error)
     {
         error = null;
-        var socket = new Socket(key.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        Socket? socket = null;
         try
         {
+            // Inside the try: socket() itself fails when the process is out of descriptors (EMFILE).
+            socket = new Socket(key.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             // Like HAProxy: SO_REUSEADDR so a restart does not wait out TIME_WAIT, but no
             // SO_REUSEPORT, so a port another process holds is an error, not a silent share.
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -77,12 +79,13 @@ internal sealed class Listener : IDisposable
         }
         catch (SocketException e)
         {
-            socket.Dispose();
+            socket?.Dispose();
             string why = e.SocketErrorCode switch
             {
                 SocketError.AddressAlreadyInUse => "Address already in use",
                 SocketError.AccessDenied => "Permission denied",
                 SocketError.AddressNotAvailable => "Cannot assign requested address",
+                SocketError.TooManyOpenSockets => "Too many open files",
                 _ => e.Message,
             };
             string shown = key.Address.Equals(IPAddress.IPv6Any) ? ":::" + key.Port : key.ToString();

@@ -6,7 +6,8 @@ namespace FipsAppliance.Frontends;
 internal readonly record struct ListenerChange(int Kept, int Opened, int Closed);
 
 /// <summary>
-/// Every listening socket of the process, keyed by address:port (SEAMS §5). Taking a new
+/// Every listening socket of the process, keyed by address:port: they belong to the process, not
+/// to a configuration, so a reload that keeps an address keeps its socket. Taking a new
 /// configuration is two steps so that nothing is half-applied: <see cref="Prepare"/> binds the
 /// addresses the new model has and the process does not (any failure closes what it opened and
 /// changes nothing), then <see cref="Commit"/> points every listener at its new frontend — kept
@@ -31,17 +32,26 @@ internal sealed class Listeners(ProcessContext process) : IDisposable
         error = null;
         var plan = new Plan();
         var wanted = new Dictionary<BindKey, Frontend>();
-        foreach (var frontend in model.FrontendList)
+        try
         {
-            foreach (var bind in frontend.Config.Binds)
+            foreach (var frontend in model.FrontendList)
             {
-                if (!Listener.TryResolve(bind, frontend.Name, out var key, out error)
-                    || !Bind(key, frontend, wanted, plan, ref error))
+                foreach (var bind in frontend.Config.Binds)
                 {
-                    foreach (var l in plan.Opened) l.Dispose();
-                    return null;
+                    if (!Listener.TryResolve(bind, frontend.Name, out var key, out error)
+                        || !Bind(key, frontend, wanted, plan, ref error))
+                    {
+                        Abandon(plan);
+                        return null;
+                    }
                 }
             }
+        }
+        catch
+        {
+            // Whatever failed, nothing this plan opened stays bound.
+            Abandon(plan);
+            throw;
         }
         foreach (var (key, listener) in _open)
             if (!wanted.ContainsKey(key)) plan.Close.Add(listener);

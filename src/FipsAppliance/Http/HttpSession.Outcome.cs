@@ -49,7 +49,7 @@ internal sealed partial class HttpSession
                 LogRejected(Log, _frontend.Name, "chunked body: " + _relay.ChunkRejection, _client.Address);
                 return FailAsync(TerminationCause.Proxy, TerminationPhase.Request, 400, HttpErrorPages.BadRequest400, ErrorCounter.Request);
             case RelayResult.OutputFailed when TimedOut(Wait.ServerWrite):
-                LogServerTimeout(Log, _outcome.Server!.FullName, _outcome.Backend!.Config.Timeouts.Server ?? 0);
+                if (!Killed) LogServerTimeout(Log, _outcome.Server!.FullName, _outcome.Backend!.Config.Timeouts.Server ?? 0);
                 return FailAsync(TerminationCause.ServerTimeout, TerminationPhase.Headers, 504, HttpErrorPages.GatewayTimeout504Close, ErrorCounter.Response);
             case RelayResult.OutputFailed:
                 // The server may have seen part of the request: no retry.
@@ -79,7 +79,7 @@ internal sealed partial class HttpSession
         }
         if (TimedOut(Wait.ServerRead))
         {
-            LogServerTimeout(Log, server.FullName, _outcome.Backend!.Config.Timeouts.Server ?? 0);
+            if (!Killed) LogServerTimeout(Log, server.FullName, _outcome.Backend!.Config.Timeouts.Server ?? 0);
             return FailAsync(TerminationCause.ServerTimeout, TerminationPhase.Headers, 504, HttpErrorPages.GatewayTimeout504Close, ErrorCounter.Response);
         }
         LogServerBroke(Log, server.FullName, upstream.Length > 0
@@ -163,6 +163,8 @@ internal sealed partial class HttpSession
         Waiting(Wait.None);
         _client.ReleaseBufferIfEmpty();
         ref var o = ref _outcome;
+        // Cut by hard-stop-after: whatever the interrupted wait made of it, HAProxy logs 'K'.
+        if (Killed && o.Cause != TerminationCause.None) o.Cause = TerminationCause.Killed;
         long fromClient = _client.TakeBytesRead(), toClient = _client.TakeBytesSent();
         long toServer = _bytesToServer, fromServer = _bytesFromServer;
         _bytesToServer = _bytesFromServer = 0;

@@ -59,6 +59,7 @@ internal sealed partial class HttpSession : TimedSession, IWaits
     private int _wait;
     private int _timedOut;
     private int _draining;
+    private int _killed;
 
     private long _idleSinceMs;
 
@@ -79,6 +80,7 @@ internal sealed partial class HttpSession : TimedSession, IWaits
     private ILogger Log => _context.Log;
     private bool Draining => Volatile.Read(ref _draining) != 0;
     private bool TimedOut(Wait w) => (Wait)Volatile.Read(ref _timedOut) == w;
+    private bool Killed => Volatile.Read(ref _killed) != 0;
 
     /// <summary>What the session waits on now (tests wait for a state before moving the clock).</summary>
     internal Wait CurrentWait => (Wait)Volatile.Read(ref _wait);
@@ -92,6 +94,19 @@ internal sealed partial class HttpSession : TimedSession, IWaits
     public override void OnTimeout()
     {
         var wait = CurrentWait;
+        // The session went on to another wait after this deadline expired: that one was not timed.
+        if (ArmedSinceExpiry) return;
+        Interrupt(wait);
+    }
+
+    public override void OnKill()
+    {
+        Volatile.Write(ref _killed, 1);
+        Interrupt(CurrentWait);
+    }
+
+    private void Interrupt(Wait wait)
+    {
         Volatile.Write(ref _timedOut, (int)wait);
         switch (wait)
         {
@@ -177,10 +192,12 @@ internal sealed partial class HttpSession : TimedSession, IWaits
         finally
         {
             Waiting(Wait.None);
-            Timer.Unregister(this);
             _lease.EndSession();
             _client.ReleaseBuffer();
             _client.Close();
+            // Last: while a session is registered the timer keeps ticking, so the connection it
+            // just gave back to the pool is purged in time and the buffer pool trimmed.
+            Timer.Unregister(this);
         }
     }
 

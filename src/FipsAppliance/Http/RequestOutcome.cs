@@ -19,6 +19,8 @@ internal enum TerminationCause : byte
     Resource = (byte)'R',
     /// <summary>A bug of ours, caught.</summary>
     Internal = (byte)'I',
+    /// <summary>Cut by hard-stop-after (HAProxy: killed by the administrator or at the end of a soft stop).</summary>
+    Killed = (byte)'K',
     /// <summary>`timeout client` / `timeout http-request` expired.</summary>
     ClientTimeout = (byte)'c',
     /// <summary>`timeout server` / `timeout connect` expired.</summary>
@@ -87,7 +89,7 @@ internal struct RequestOutcome
     /// <summary>`%tsc`: cause, phase, and the two cookie characters, which are always "--" here.</summary>
     public readonly string TerminationState => Codes[Index((byte)Cause) * 8 + PhaseIndex((byte)Phase)];
 
-    private static readonly byte[] Causes = "-CSPLRIcs"u8.ToArray();
+    private static readonly byte[] Causes = "-CSPLRIKcs"u8.ToArray();
     private static readonly byte[] Phases = "-RCHD"u8.ToArray();
     // After the tables it is built from (static fields initialise in order).
     private static readonly string[] Codes = BuildCodes();

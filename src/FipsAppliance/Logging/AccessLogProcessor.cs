@@ -19,7 +19,7 @@ internal sealed record LogDestination(LogSink Sink, SyslogFormat Format, int Fac
 /// for every destination of its frontend. The queue in front is bounded: when the writer falls
 /// behind, new lines are dropped and counted instead of growing memory or slowing the sessions
 /// (HAProxy drops the same way). Drops are reported on stderr, the first at once, then at most
-/// once a minute per destination.
+/// once a minute per destination (stdout and stderr by the process, see ProcessContext).
 /// </summary>
 internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
 {
@@ -36,6 +36,8 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     private readonly byte[] _pid = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
     private readonly Task _writer;
     private long _queueDropped, _queueReported;
+    private long _failed, _failedReported;
+    private long _lastFailureReport;
     private readonly Dictionary<LogSink, (long Reported, long At)> _sinkReports = [];
     private long _lastQueueReport = long.MinValue / 2;   // half: "now - it" must not overflow
 
@@ -49,6 +51,8 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     }
 
     public long QueueDropped => Volatile.Read(ref _queueDropped);
+    /// <summary>Lines (or copies of a line for one target) lost because writing them threw.</summary>
+    public long Failures => Volatile.Read(ref _failed);
 
     public void Post(IZLoggerEntry log)
     {
@@ -73,6 +77,11 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
                     message.ResetWrittenCount();
                     entry.FormatUtf8(message, _formatter);
                 }
+                catch (Exception e)
+                {
+                    Failed(e);
+                    continue;
+                }
                 finally
                 {
                     entry.Return();
@@ -83,13 +92,30 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
                 {
                     int level = d.LevelFor(SyslogFrame.Info);
                     if (level < 0) continue;
-                    int n = SyslogFrame.Write(frame, d.Format, d.Facility, level, now, _tag, _pid, message.WrittenSpan, d.MaxLength);
-                    d.Sink.Send(frame.AsSpan(0, n));
+                    // One line that cannot be framed or sent must not end the model's access log.
+                    try
+                    {
+                        int n = SyslogFrame.Write(frame, d.Format, d.Facility, level, now, _tag, _pid, message.WrittenSpan, d.MaxLength);
+                        d.Sink.Send(frame.AsSpan(0, n));
+                    }
+                    catch (Exception e)
+                    {
+                        Failed(e);
+                    }
                 }
             }
             ReportDrops();
         }
         ReportDrops(force: true);
+    }
+
+    /// <summary>A line lost to a bug (formatter, framing, a sink that threw): counted, the first said at once with its cause.</summary>
+    private void Failed(Exception e)
+    {
+        if (Interlocked.Increment(ref _failed) != 1) return;
+        LogWriteFailed(_log, e.GetType().Name, e.Message);
+        _failedReported = 1;
+        _lastFailureReport = Environment.TickCount64;
     }
 
     private void ReportDrops(bool force = false)
@@ -102,10 +128,19 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
             _queueReported = queued;
             _lastQueueReport = now;
         }
+        long failed = Failures;
+        if (failed > _failedReported && (force || now - _lastFailureReport >= ReportEveryMilliseconds))
+        {
+            LogWritesFailed(_log, failed - _failedReported);
+            _failedReported = failed;
+            _lastFailureReport = now;
+        }
         foreach (var destinations in _byFrontend.Values)
         {
             foreach (var d in destinations)
             {
+                // stdout/stderr are the process's, written by every live model: it reports them, once.
+                if (d.Sink is StreamSink) continue;
                 long dropped = d.Sink.Dropped;
                 _sinkReports.TryGetValue(d.Sink, out var last);
                 if (dropped <= last.Reported) continue;
@@ -125,6 +160,12 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Access log: {Count} line(s) dropped, the log writer fell behind ({Capacity} lines waiting).")]
     private static partial void LogQueueDropped(ILogger log, long count, int capacity);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Access log: a line could not be written ({Type}: {Message}); it is dropped and the log goes on.")]
+    private static partial void LogWriteFailed(ILogger log, string type, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Access log: {Count} more line(s) dropped, writing them failed (see the first error above).")]
+    private static partial void LogWritesFailed(ILogger log, long count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "log target {Target}: {Count} access line(s) dropped: {Reason}.")]
     private static partial void LogSinkDropped(ILogger log, string target, long count, string reason);

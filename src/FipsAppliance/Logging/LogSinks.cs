@@ -73,11 +73,13 @@ internal sealed class DatagramSink : LogSink
             Drop(LastError ?? "not connected");
             return null;
         }
-        var socket = _target is UnixDomainSocketEndPoint
-            ? new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified)
-            : new Socket(_target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        Socket? socket = null;
         try
         {
+            // Inside the try: socket() itself fails when the process is out of descriptors (EMFILE).
+            socket = _target is UnixDomainSocketEndPoint
+                ? new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified)
+                : new Socket(_target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             socket.Blocking = false;
             // A connected datagram socket lets Send report errors without an exception per line.
             socket.Connect(_target);
@@ -86,7 +88,7 @@ internal sealed class DatagramSink : LogSink
         }
         catch (SocketException e)
         {
-            socket.Dispose();
+            socket?.Dispose();
             _nextConnect = Environment.TickCount64 + ReconnectMilliseconds;
             Drop(Reason(e.SocketErrorCode));
             return null;

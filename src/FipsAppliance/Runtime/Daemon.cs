@@ -32,6 +32,8 @@ internal sealed partial class Daemon
     /// </summary>
     public const int DefaultHardStopAfterMs = 10_000;
     private const int DrainCheckMilliseconds = 100;
+    /// <summary>How long sessions cut at hard-stop-after get to unwind before their model is disposed.</summary>
+    private static readonly TimeSpan KillUnwindTime = TimeSpan.FromSeconds(1);
 
     private enum Command { Reload, Stop }
 
@@ -194,28 +196,35 @@ internal sealed partial class Daemon
         _phase = "Reloading";
         _notifier?.Reloading($"Reloading {_cfgPath}");
         LogReloading(_log, _cfgPath);
-        var loaded = ConfigLoader.Load(_cfgPath, _iniPath, new LoggerTextWriter(_log), _quiet);
-        var model = loaded is null ? null : TryBuildForReload(loaded);
-        if (model is null)
+        ProxyRuntime? model = null;
+        Listeners.Plan? plan = null;
+        try
         {
-            LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
-            _phase = "Ready";
-            NotifyReady();
+            var loaded = ConfigLoader.Load(_cfgPath, _iniPath, new LoggerTextWriter(_log), _quiet);
+            model = loaded is null ? null : TryBuildForReload(loaded);
+            if (model is null)
+            {
+                Refuse(null, null);
+                return;
+            }
+            plan = _listeners.Prepare(model, out var bindError);
+            if (plan is null)
+            {
+                LogBindFailed(_log, bindError!);
+                Refuse(model, null);
+                return;
+            }
+            // The new servers get their first DNS answers while the old model still serves, so the
+            // first request after the switch does not meet a server without an address (a 503).
+            model.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            // Anything unforeseen (a descriptor limit, a bug) costs this reload, never the daemon.
+            LogReloadFailed(_log, e.GetType().Name, e.Message);
+            Refuse(model, plan);
             return;
         }
-        var plan = _listeners.Prepare(model, out var bindError);
-        if (plan is null)
-        {
-            LogBindFailed(_log, bindError!);
-            LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
-            _ = model.DisposeAsync();
-            _phase = "Ready";
-            NotifyReady();
-            return;
-        }
-        // The new servers get their first DNS answers while the old model still serves, so the
-        // first request after the switch does not meet a server without an address (a 503).
-        model.StartAsync().GetAwaiter().GetResult();
 
         var previous = _current;
         var change = _listeners.Commit(plan);
@@ -227,6 +236,23 @@ internal sealed partial class Daemon
             LogMaxConnDerived(_log, model.MaxConn, _fdLimit, FileDescriptorBudget.ReserveFor(model.Config));
         LogReloaded(_log, model.Generation, model.FrontendCount, model.BackendCount, model.ServerCount,
             change.Kept, change.Opened, change.Closed, previous.SessionCount, HardStopAfter(previous) / 1000);
+        _phase = "Ready";
+        NotifyReady();
+    }
+
+    /// <summary>The reload is refused: what it built and bound is let go, the current model goes on serving.</summary>
+    private void Refuse(ProxyRuntime? model, Listeners.Plan? plan)
+    {
+        LogReloadRefused(_log, _cfgPath, _current.Generation, _current.LoadedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
+        try
+        {
+            if (plan is not null) Listeners.Abandon(plan);
+            if (model is not null) _ = model.DisposeAsync().AsTask();
+        }
+        catch (Exception e)
+        {
+            LogReloadFailed(_log, e.GetType().Name, e.Message);
+        }
         _phase = "Ready";
         NotifyReady();
     }
@@ -256,16 +282,21 @@ internal sealed partial class Daemon
         return Build(loaded.Proxy, budget);
     }
 
-    /// <summary>Every 250 ms: retired models drain; released at their last session, cut at hard-stop-after.</summary>
+    /// <summary>
+    /// Every 250 ms: retired models drain; released at their last session, cut at hard-stop-after.
+    /// Also where the process says what its stdout/stderr log writers dropped.
+    /// </summary>
     private void CheckRetiring()
     {
-        List<ProxyRuntime>? released = null;
+        _process.ReportStreamDrops();
+        List<(ProxyRuntime Model, bool Killed)>? released = null;
         lock (_retiring)
         {
             for (int i = _retiring.Count - 1; i >= 0; i--)
             {
                 var (model, deadline) = _retiring[i];
                 model.Drain();
+                bool killed = false;
                 if (model.SessionCount == 0)
                 {
                     LogReleased(_log, model.Generation);
@@ -273,15 +304,23 @@ internal sealed partial class Daemon
                 else if (Environment.TickCount64 >= deadline)
                 {
                     int cut = model.Kill();
+                    killed = true;
                     LogHardStopCut(_log, model.Generation, HardStopAfter(model) / 1000, cut);
                 }
                 else continue;
-                (released ??= []).Add(model);
+                (released ??= []).Add((model, killed));
                 _retiring.RemoveAt(i);
             }
         }
         if (released is null) return;
-        foreach (var model in released) _ = model.DisposeAsync().AsTask();
+        foreach (var (model, killed) in released) _ = ReleaseAsync(model, killed);
+    }
+
+    private static async Task ReleaseAsync(ProxyRuntime model, bool killed)
+    {
+        // Cut sessions unwind first (bounded), so their server connections are closed with the pools.
+        if (killed) await model.UntilSessionsEndAsync(KillUnwindTime).ConfigureAwait(false);
+        await model.DisposeAsync().ConfigureAwait(false);
     }
 
     // --- stop ---
@@ -306,6 +345,7 @@ internal sealed partial class Daemon
             if (Environment.TickCount64 >= deadline)
             {
                 cut = all.Sum(m => m.Kill());
+                Task.WhenAll(all.Select(m => m.UntilSessionsEndAsync(KillUnwindTime))).Wait();
                 break;
             }
             Thread.Sleep(DrainCheckMilliseconds);
@@ -314,6 +354,7 @@ internal sealed partial class Daemon
         _watchdog?.Dispose();
         Task.WhenAll(all.Select(m => m.DisposeAsync().AsTask())).Wait(TimeSpan.FromSeconds(3));
         _process.FlushStreams(TimeSpan.FromSeconds(2));
+        _process.ReportStreamDrops(force: true);
         if (cut > 0) LogStoppedCut(_log, cut, hardStop / 1000);
         else LogStopped(_log);
         return 0;
@@ -376,6 +417,9 @@ internal sealed partial class Daemon
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reload refused: {Cfg} cannot be used (see above); still serving with configuration #{Generation} loaded at {LoadedAt}.")]
     private static partial void LogReloadRefused(ILogger log, string cfg, int generation, string loadedAt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reload failed: unexpected {Type}: {Message}")]
+    private static partial void LogReloadFailed(ILogger log, string type, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reload: {What} changed; it takes effect at the next restart.")]
     private static partial void LogRestartNeeded(ILogger log, string what);

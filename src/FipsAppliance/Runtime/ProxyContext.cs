@@ -7,14 +7,16 @@ using Microsoft.Extensions.Logging;
 namespace FipsAppliance.Runtime;
 
 /// <summary>
-/// What belongs to the process and outlives a reload (SEAMS §1): the lifecycle logger, the
+/// What belongs to the process and outlives a reload: the lifecycle logger, the
 /// process-wide connection slots (global `maxconn`, which guards the file descriptors every
 /// model shares), %ac, accept-error reporting, and the stdout/stderr log writers. Owned by the
 /// daemon; models reach it through their <see cref="ProxyContext"/>.
 /// </summary>
-internal sealed class ProcessContext(ILogger log, int maxConn) : IDisposable
+internal sealed partial class ProcessContext(ILogger log, int maxConn, Func<string, Stream>? openStream = null) : IDisposable
 {
+    private const long ReportEveryMilliseconds = 60_000;
     private readonly Dictionary<string, StreamSink> _streams = [];
+    private readonly Dictionary<StreamSink, (long Reported, long At)> _streamReports = [];
     private long _active;
 
     public ILogger Log { get; } = log;
@@ -34,10 +36,32 @@ internal sealed class ProcessContext(ILogger log, int maxConn) : IDisposable
         {
             if (!_streams.TryGetValue(name, out var sink))
             {
-                sink = new StreamSink(name, name == "stderr" ? Console.OpenStandardError() : Console.OpenStandardOutput());
+                var stream = openStream?.Invoke(name) ?? (name == "stderr" ? Console.OpenStandardError() : Console.OpenStandardOutput());
+                sink = new StreamSink(name, stream);
                 _streams[name] = sink;
             }
             return sink;
+        }
+    }
+
+    /// <summary>
+    /// Says how many access lines the stdout/stderr writers dropped: here, once for the process,
+    /// since every live model writes through them (the first drop at once, then at most once a minute).
+    /// </summary>
+    public void ReportStreamDrops(bool force = false)
+    {
+        long now = Environment.TickCount64;
+        lock (_streams)
+        {
+            foreach (var sink in _streams.Values)
+            {
+                long dropped = sink.Dropped;
+                _streamReports.TryGetValue(sink, out var last);
+                if (dropped <= last.Reported) continue;
+                if (!force && last.At != 0 && now - last.At < ReportEveryMilliseconds) continue;
+                LogStreamDropped(Log, sink.Name, dropped - last.Reported, sink.LastError ?? "");
+                _streamReports[sink] = (dropped, now);
+            }
         }
     }
 
@@ -51,12 +75,17 @@ internal sealed class ProcessContext(ILogger log, int maxConn) : IDisposable
     {
         lock (_streams) foreach (var s in _streams.Values) s.Dispose();
     }
+
+    // The words of AccessLogProcessor's report for the targets a model owns.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "log target {Target}: {Count} access line(s) dropped: {Reason}.")]
+    private static partial void LogStreamDropped(ILogger log, string target, long count, string reason);
 }
 
 /// <summary>
 /// What every session of one live model shares: the loggers, the model's access log and stats,
 /// and through <see cref="Process"/> the process-wide connection count. Sessions get it through
-/// their constructor and read no statics (SEAMS §2).
+/// their constructor and read no statics, so two models alive together during a reload never
+/// share state by accident.
 /// </summary>
 internal sealed class ProxyContext(ProcessContext process, AccessLog accessLog)
 {

@@ -174,10 +174,21 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
             // Wakes a session waiting on its server (the client socket alone would not).
-            try { live.Session.OnTimeout(); }
+            try { live.Session.OnKill(); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) { }
         }
         return n;
+    }
+
+    /// <summary>
+    /// After <see cref="Kill"/>: waits (at most <paramref name="max"/>) until the cut sessions have
+    /// unwound, so that they give their server connections back before the pools close.
+    /// </summary>
+    public async Task UntilSessionsEndAsync(TimeSpan max)
+    {
+        long deadline = Environment.TickCount64 + (long)max.TotalMilliseconds;
+        while (SessionCount > 0 && Environment.TickCount64 < deadline)
+            await Task.Delay(10).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -199,7 +210,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         _checks.Dispose();
         foreach (var r in _resolvers) r.Dispose();
         foreach (var b in _backends)
-            foreach (var s in b.Servers) s.Pool.Clear();
+            foreach (var s in b.Servers) s.Pool.Close();
         _timer.Dispose();
         await _context.AccessLog.DisposeAsync();
     }

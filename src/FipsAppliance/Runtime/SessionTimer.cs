@@ -9,19 +9,53 @@ internal abstract class TimedSession(SessionTimer timer)
     /// <summary>The model's timer, in whose clock (<see cref="SessionTimer.NowMs"/>) the deadline is kept.</summary>
     protected SessionTimer Timer { get; } = timer;
 
-    /// <summary><see cref="SessionTimer.NowMs"/> after which the current wait has expired; 0 = no deadline.</summary>
+    // The current wait's deadline and the arm that set it, in one word: (due << ArmBits) | arm,
+    // arm in 1..ArmMask, due a SessionTimer.NowMs (0 = no deadline). The timer expires a deadline by
+    // swapping exactly the word it saw for 0, so a wait armed in between (a new word, even with the
+    // same due time) is never taken for the expired one; a word of 0 afterwards means nothing was
+    // armed since the timer fired.
+    private const int ArmBits = 16;
+    private const int ArmMask = (1 << ArmBits) - 1;
     private long _deadline;
+    private int _arms;
 
     /// <summary>Arms the deadline <paramref name="milliseconds"/> from now (null or 0 = no timeout).</summary>
-    public void ArmTimeout(int? milliseconds) =>
-        Volatile.Write(ref _deadline, milliseconds is int ms and > 0 ? Timer.NowMs + ms : 0);
+    public void ArmTimeout(int? milliseconds) => Arm(milliseconds is int ms and > 0 ? Timer.NowMs + ms : 0);
 
-    public void DisarmTimeout() => Volatile.Write(ref _deadline, 0);
+    public void DisarmTimeout() => Arm(0);
 
-    internal long Deadline => Volatile.Read(ref _deadline);
+    private void Arm(long due)
+    {
+        // Plain increment: the session arms from its own flow. A TCP session's two directions can
+        // race here, and a lost increment only lets two arms share a number.
+        int arm = _arms = _arms % ArmMask + 1;
+        Volatile.Write(ref _deadline, due << ArmBits | (long)arm);
+    }
+
+    /// <summary>The deadline word as armed now (read it once, then <see cref="TryExpire"/> it).</summary>
+    internal long DeadlineWord => Volatile.Read(ref _deadline);
+
+    /// <summary>The <see cref="SessionTimer.NowMs"/> after which the wait of <paramref name="word"/> has expired; 0 = none.</summary>
+    internal static long DueOf(long word) => word >> ArmBits;
+
+    /// <summary>Takes the expired deadline <paramref name="word"/> away; false when the session armed another since.</summary>
+    internal bool TryExpire(long word) => Interlocked.CompareExchange(ref _deadline, 0, word) == word;
+
+    /// <summary>
+    /// In <see cref="OnTimeout"/>: true when the session armed (or disarmed) a wait after the timer
+    /// expired the deadline, so the wait that expired is over and the current one must not be cut.
+    /// A session arms before it publishes its new wait: read the wait first, then this.
+    /// </summary>
+    protected bool ArmedSinceExpiry => Volatile.Read(ref _deadline) != 0;
 
     /// <summary>Called once by the timer when the deadline passed: abort whatever the session waits on.</summary>
     public abstract void OnTimeout();
+
+    /// <summary>
+    /// hard-stop-after cut the session (its client socket is already reset): wake whatever it
+    /// waits on, and log it killed (HAProxy's 'K'), not timed out.
+    /// </summary>
+    public abstract void OnKill();
 
     /// <summary>
     /// The model is draining (reload or stop): finish what is in progress, take nothing new.
@@ -53,7 +87,9 @@ internal sealed class SessionTimer : IDisposable
     private readonly ITimer _timer;
     private readonly Func<long, bool>? _housekeeping;
     private readonly long _origin;
-    private int _running;
+    // Guards starting and stopping the timer, so that a Register never meets a half-done stop.
+    private readonly Lock _gate = new();
+    private bool _running;
     private int _ticking;
     private long _ticks;
     private volatile bool _draining;
@@ -103,7 +139,7 @@ internal sealed class SessionTimer : IDisposable
     public void Unregister(TimedSession s) => _sessions.TryRemove(s, out _);
 
     /// <summary>
-    /// Asks every session to finish (SEAMS §2): an HTTP session idle between requests closes (after
+    /// Asks every session to finish: an HTTP session idle between requests closes (after
     /// a short grace, see HttpSession), one in the middle of a request answers it with
     /// `connection: close` and then closes, a TCP session goes on until it ends. Sessions
     /// registered later are asked as they register, and every session again on each tick.
@@ -116,9 +152,35 @@ internal sealed class SessionTimer : IDisposable
 
     private void Start()
     {
-        if (Interlocked.Exchange(ref _running, 1) == 0)
+        lock (_gate)
+        {
+            if (_running) return;
+            _running = true;
             _timer.Change(TimeSpan.FromMilliseconds(TickMs), TimeSpan.FromMilliseconds(TickMs));
+        }
     }
+
+    /// <summary>
+    /// Stops the timer when no session is left. Under the lock Start takes: a Register adds its
+    /// session before it starts the timer, so either the session is seen here, or its Start comes
+    /// after this stop and starts the timer again.
+    /// </summary>
+    private void StopIfNoSession()
+    {
+        lock (_gate)
+        {
+            if (!_sessions.IsEmpty) return;
+            StoppingForTest?.Invoke();
+            _running = false;
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Tests: runs inside the stop, to interleave a Register with it.</summary>
+    internal Action? StoppingForTest;
+
+    /// <summary>Tests: runs between reading an expired deadline and expiring it, to interleave a new arm.</summary>
+    internal Action<TimedSession>? ExpiringForTest;
 
     internal void Tick()
     {
@@ -130,11 +192,13 @@ internal sealed class SessionTimer : IDisposable
             bool draining = _draining;
             foreach (var (s, _) in _sessions)
             {
-                long d = s.Deadline;
-                if (d != 0 && now >= d)
+                long word = s.DeadlineWord;
+                long due = TimedSession.DueOf(word);
+                if (due != 0 && now >= due)
                 {
-                    s.DisarmTimeout();
-                    s.OnTimeout();
+                    ExpiringForTest?.Invoke(s);
+                    // Only the deadline read above: one the session armed since is its next wait's.
+                    if (s.TryExpire(word)) s.OnTimeout();
                 }
                 // Sessions that became idle since the drain began are asked again.
                 if (draining) s.OnDrain();
@@ -143,13 +207,8 @@ internal sealed class SessionTimer : IDisposable
             {
                 bool idleConnections = _housekeeping?.Invoke(now) ?? false;
                 bool buffers = Buffers.Trim(now);
-                if (_sessions.IsEmpty && !idleConnections && !buffers)
-                {
-                    // Nothing to watch: stop until the next session registers.
-                    Interlocked.Exchange(ref _running, 0);
-                    _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                    if (!_sessions.IsEmpty) Start();
-                }
+                // Nothing to watch: stop until the next session registers.
+                if (_sessions.IsEmpty && !idleConnections && !buffers) StopIfNoSession();
             }
         }
         finally
@@ -159,7 +218,10 @@ internal sealed class SessionTimer : IDisposable
     }
 
     /// <summary>True while the timer ticks (tests: an idle model must go quiet).</summary>
-    internal bool IsTicking => Volatile.Read(ref _running) != 0;
+    internal bool IsTicking
+    {
+        get { lock (_gate) return _running; }
+    }
 
     public void Dispose() => _timer.Dispose();
 }

@@ -25,6 +25,7 @@ internal sealed class TcpSession : TimedSession
     private UpstreamConnection? _upstream;
     private int _idleTimeoutMs;
     private volatile bool _timedOut;
+    private volatile bool _killed;
     private long _toServer, _toClient;
 
     public TcpSession(Socket client, Frontend frontend, ProxyContext context, SessionTimer timer) : base(timer)
@@ -37,7 +38,15 @@ internal sealed class TcpSession : TimedSession
 
     public override void OnTimeout()
     {
+        // Data moved after this deadline expired: the session was not idle that long.
+        if (ArmedSinceExpiry) return;
         _timedOut = true;
+        Abort();
+    }
+
+    public override void OnKill()
+    {
+        _killed = true;
         Abort();
     }
 
@@ -102,7 +111,7 @@ internal sealed class TcpSession : TimedSession
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
             {
-                termination = _timedOut ? "cD" : "SD";
+                termination = _killed ? "KD" : _timedOut ? "cD" : "SD";
             }
             finally
             {

@@ -32,6 +32,8 @@ internal sealed class UpstreamPool(Server server)
     /// <summary>HAProxy's est_need_conns.</summary>
     private int _estimatedNeed;
     private long _nextPurge;
+    /// <summary>The model is gone (<see cref="Close"/>): a connection given back is closed, never kept.</summary>
+    private bool _closed;
 
     public int IdleCount
     {
@@ -90,7 +92,7 @@ internal sealed class UpstreamPool(Server server)
         bool keep;
         lock (_gate)
         {
-            keep = server.IsUsable && c.IsIdle &&
+            keep = !_closed && server.IsUsable && c.IsIdle &&
                    (_idle.Count == 0 || _used + _idle.Count <= Math.Max(_used, _estimatedNeed));
             _used--;
             if (keep)
@@ -135,6 +137,16 @@ internal sealed class UpstreamPool(Server server)
         }
         foreach (var c in close) c.Dispose();
         lock (_gate) return _idle.Count > 0;
+    }
+
+    /// <summary>
+    /// The model is disposed: closes every idle connection, and those its sessions still give back
+    /// as they unwind (a hard-stop-after cut), so no connection outlives the model or keeps it reachable.
+    /// </summary>
+    public void Close()
+    {
+        lock (_gate) _closed = true;
+        Clear();
     }
 
     /// <summary>Closes every idle connection (the server went DOWN or changed address).</summary>

@@ -65,6 +65,41 @@ public class ReloadTests(ShippedEnvironment env)
     }
 
     [Test]
+    public async Task A_reload_that_runs_out_of_descriptors_while_binding_keeps_serving()
+    {
+        using var systemd = new NotifySocket();
+        await using var relay = await LifecycleRelay.StartAsync(env, systemd);
+        var cfg = File.ReadAllText(relay.CfgPath);
+        string backend = Regex.Match(cfg, @"(?m)^backend (\S+)").Groups[1].Value;
+        int first = Ports.Free(), second = Ports.Free();
+        string grown = cfg.TrimEnd('\n') + $"\n\nfrontend reload-extra\n    bind 127.0.0.1:{first}\n    bind 127.0.0.1:{second}\n    default_backend {backend}\n";
+        await File.WriteAllTextAsync(relay.CfgPath, grown);
+        int pid = relay.Process.Pid;
+        string soft = Regex.Match(File.ReadAllText($"/proc/{pid}/limits"), @"Max open files\s+(\d+)").Groups[1].Value;
+
+        // Room for one more descriptor (soft limit only, so it can be given back): the cfg is read
+        // through it, the first new listener keeps it, and the second one's socket() fails with EMFILE.
+        int fd = await SessionFaultTests.LowestFreeFdAsync(pid);
+        var limited = await ProcessRunner.RunAsync("prlimit", ["--pid", pid.ToString(), $"--nofile={fd + 1}:"]);
+        await Assert.That(limited.ExitCode).IsEqualTo(0).Because(limited.All);
+        int before = systemd.Received.Count;
+        relay.Process.Signal(Posix.SIGHUP);
+
+        await Assert.That(await relay.Process.WaitForOutputAsync("Reload refused", TimeSpan.FromSeconds(20))).IsTrue().Because(relay.Output);
+        await Assert.That(relay.Output).Matches(@"\[ALERT\]\s+\(\d+\) : Reload refused: .* still serving with configuration #1 loaded at \d\d:\d\d:\d\d\.");
+        await Assert.That(await systemd.WaitForAsync("READY=1", TimeSpan.FromSeconds(10), before)).IsNotNull();
+
+        // Descriptors again: the daemon still serves, and the refused reload left no port bound.
+        var restored = await ProcessRunner.RunAsync("prlimit", ["--pid", pid.ToString(), $"--nofile={soft}:"]);
+        await Assert.That(restored.ExitCode).IsEqualTo(0).Because(restored.All);
+        await Assert.That(await LifecycleRelay.GetAsync(relay.MetricsPort, Payloads.NewTestId())).IsEqualTo(202).Because(relay.Output);
+        await Assert.That(await LifecycleRelay.IsRefusedAsync(first)).IsTrue();
+        relay.Process.Signal(Posix.SIGHUP);
+        await Assert.That(await relay.Process.WaitForOutputAsync("2 opened, 0 closed", TimeSpan.FromSeconds(30))).IsTrue().Because(relay.Output);
+        await Assert.That(await LifecycleRelay.IsRefusedAsync(second)).IsFalse();
+    }
+
+    [Test]
     public async Task A_reload_that_removes_a_frontend_closes_its_port_while_its_session_finishes()
     {
         await using var relay = await LifecycleRelay.StartAsync(env);

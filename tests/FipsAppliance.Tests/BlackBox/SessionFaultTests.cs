@@ -44,7 +44,7 @@ public class SessionFaultTests
     /// The lowest file descriptor number the process does not use (the next one socket() would
     /// return), once its descriptors have stopped changing (the readiness probes' sessions closed).
     /// </summary>
-    private static async Task<int> LowestFreeFdAsync(int pid)
+    internal static async Task<int> LowestFreeFdAsync(int pid)
     {
         var deadline = DateTime.UtcNow.AddSeconds(5);
         string set = FdSet(pid);

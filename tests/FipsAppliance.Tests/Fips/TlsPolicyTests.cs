@@ -108,7 +108,7 @@ public class TlsPolicyTests
     [Test]
     public async Task A_new_model_reads_a_replaced_CA_file_again()
     {
-        // SEAMS §1: an admin replaces the ca-file, then reloads; the new model must trust the new CA.
+        // A model's trust anchors are its own: an admin replaces the ca-file, then reloads; the new model must trust the new CA.
         using var dir = new TempDir();
         string ca = new TestCa("First Root CA").WriteRoot(dir.Path, "ca.pem");
         var before = new TlsPolicies(new GlobalSection()).Trust(ca);

@@ -62,6 +62,87 @@ public class AccessLogRoutingTests
         await Assert.That(warnings).IsEmpty();
     }
 
+    /// <summary>A target whose first send throws (a bug, an fd limit); it keeps what it gets after.</summary>
+    private sealed class ThrowsOnceSink() : LogSink("stdout")
+    {
+        private int _sends;
+        public readonly List<string> Lines = [];
+
+        public override void Send(ReadOnlySpan<byte> frame)
+        {
+            if (Interlocked.Increment(ref _sends) == 1) throw new InvalidOperationException("first send fails");
+            lock (Lines) Lines.Add(Encoding.UTF8.GetString(frame));
+        }
+
+        public override void Dispose() { }
+    }
+
+    [Test]
+    public async Task A_target_that_throws_once_loses_that_line_not_the_access_log()
+    {
+        using var f = new CfgFixture();
+        var config = f.Valid(CfgFixture.Head + "frontend fe\n    bind 127.0.0.1:1\n    log stdout format raw local0\n    default_backend be\nbackend be\n    server s 127.0.0.1:443\n");
+        var sink = new ThrowsOnceSink();
+        var lifecycle = new ListLogger();
+        var log = AccessLog.Create(config, _ => sink, "test", lifecycle, []);
+        log.Tcp("127.0.0.1", 5001, DateTime.UtcNow, "fe", "be", "s", 0, 1, 2, 3, "--", 1, 1, 1, 1, 0);
+        log.Tcp("127.0.0.1", 5002, DateTime.UtcNow, "fe", "be", "s", 0, 1, 2, 3, "--", 1, 1, 1, 1, 0);
+        log.Tcp("127.0.0.1", 5003, DateTime.UtcNow, "fe", "be", "s", 0, 1, 2, 3, "--", 1, 1, 1, 1, 0);
+        await log.DisposeAsync();
+
+        await Assert.That(sink.Lines.Count).IsEqualTo(2);
+        await Assert.That(sink.Lines[1]).StartsWith("127.0.0.1:5003 [");
+        var said = lifecycle.Entries.Where(e => e.Message.Contains("Access log: a line could not be written", StringComparison.Ordinal)).ToList();
+        await Assert.That(said.Count).IsEqualTo(1);
+        await Assert.That(said[0].Message).Contains("InvalidOperationException: first send fails");
+    }
+
+    /// <summary>A stdout nobody reads: every write waits until the test lets go.</summary>
+    private sealed class StuckStream : Stream
+    {
+        public readonly ManualResetEventSlim Released = new();
+        public override void Write(byte[] buffer, int offset, int count) => Released.Wait();
+        public override void Flush() { }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    [Test]
+    public async Task Stdout_drops_are_reported_once_by_the_process_not_by_every_live_model()
+    {
+        using var f = new CfgFixture();
+        var config = f.Valid(CfgFixture.Head + "frontend fe\n    bind 127.0.0.1:1\n    log stdout format raw local0\n    default_backend be\nbackend be\n    server s 127.0.0.1:443\n");
+        var stdout = new StuckStream();
+        var lifecycle = new ListLogger();
+        using var process = new FipsAppliance.Runtime.ProcessContext(lifecycle, 100, _ => stdout);
+        try
+        {
+            // Two live models (a reload in progress) writing through the process's one stdout writer.
+            var old = AccessLog.Create(config, process.Stream, "test", lifecycle, []);
+            var current = AccessLog.Create(config, process.Stream, "test", lifecycle, []);
+            for (int i = 0; i < 4000; i++)
+                old.Tcp("127.0.0.1", 5000, DateTime.UtcNow, "fe", "be", "s", 0, 1, 2, 3, "--", 1, 1, 1, 1, 0);
+            current.Tcp("127.0.0.1", 5001, DateTime.UtcNow, "fe", "be", "s", 0, 1, 2, 3, "--", 1, 1, 1, 1, 0);
+            await old.DisposeAsync();
+            await current.DisposeAsync();
+            process.ReportStreamDrops(force: true);
+
+            var said = lifecycle.Entries.Where(e => e.Message.StartsWith("log target stdout: ", StringComparison.Ordinal)).ToList();
+            await Assert.That(said.Count).IsEqualTo(1);
+            await Assert.That(said[0].Message).Contains("access line(s) dropped: the reader does not keep up");
+        }
+        finally
+        {
+            stdout.Released.Set();
+        }
+    }
+
     [Test]
     public async Task A_cfg_without_log_lines_logs_nowhere()
     {

@@ -132,6 +132,25 @@ public class SessionTimeoutTests
     }
 
     [Test]
+    public async Task A_request_cut_by_hard_stop_after_is_logged_killed_not_timed_out()
+    {
+        await using var up = new ScriptedUpstream(async c =>
+        {
+            await c.ReadRequestAsync();
+            await c.ReadRequestAsync();
+        });
+        await using var h = new SessionHarness(up, new ProxyTimeouts { Client = 5000, Server = 60_000, Connect = 5000 });
+        await using var client = await h.ConnectAsync();
+        await client.SendAsync(Get("/stall"));
+        await h.UntilWaiting(Wait.ServerRead);
+        // What ProxyRuntime.Kill does after resetting the client socket.
+        h.Session.OnKill();
+        var lines = await h.AccessLinesAsync(1);
+        await Assert.That(lines[0]).Contains(" KH-- ");
+        await Assert.That(h.Warnings).DoesNotContain(w => w.Contains("timeout", StringComparison.Ordinal));
+    }
+
+    [Test]
     public async Task Closes_a_keep_alive_connection_quietly_after_timeout_http_keep_alive()
     {
         await using var up = new ScriptedUpstream(ScriptedUpstream.AnswerEach());

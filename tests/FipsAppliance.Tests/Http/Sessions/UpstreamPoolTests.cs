@@ -110,4 +110,20 @@ public class UpstreamPoolTests
         await SessionHarness.Until(() => inUse.All(c => c.IsDisposed), "both idle connections closed by their armed reads");
         await Assert.That(pool.TryTake()).IsNull();
     }
+
+    [Test]
+    public async Task A_closed_pool_closes_what_sessions_give_back_after_it()
+    {
+        using var pairs = new Pairs();
+        var pool = pairs.Server.Pool;
+        var unwinding = await pairs.OpenAsync();
+        // The model is disposed while a cut session still holds its connection…
+        pool.Close();
+        // …which the session gives back as it unwinds: closed, not kept for a model that is gone.
+        unwinding.GoIdle();
+        pool.Return(unwinding, 0);
+        await Assert.That(unwinding.IsDisposed).IsTrue();
+        await Assert.That(pool.IdleCount).IsEqualTo(0);
+        await Assert.That(pool.TryTake()).IsNull();
+    }
 }
