@@ -48,7 +48,7 @@ public partial class ListenerLimitTests(ShippedEnvironment env)
     [Test]
     public async Task Derives_maxconn_from_the_fd_limit_and_holds_connections_past_it_in_the_backlog()
     {
-        int port = Ports.Free();
+        int port = Ports.FreeRange(1);
         await using var relay = await RelayUnderTest.StartAsync(Relay.Ours, Cfg(port), env.Ca.RootPem, port, wrapper: Prlimit);
         await Assert.That(await relay.Process.WaitForOutputAsync("maxconn ", TimeSpan.FromSeconds(10))).IsTrue();
         var said = MaxConnLine().Match(relay.Output);
@@ -89,7 +89,7 @@ public partial class ListenerLimitTests(ShippedEnvironment env)
     [Test]
     public async Task Accept_errors_back_off_are_logged_at_a_bounded_rate_and_recover()
     {
-        int port = Ports.Free();
+        int port = Ports.FreeRange(1);
         // A maxconn the descriptors cannot honour: accept() itself runs out of them.
         await using var relay = await RelayUnderTest.StartAsync(Relay.Ours, Cfg(port, "    maxconn 500"), env.Ca.RootPem, port, wrapper: Prlimit);
 
@@ -130,7 +130,7 @@ public partial class ListenerLimitTests(ShippedEnvironment env)
     [Test]
     public async Task Three_hundred_resets_before_accept_leave_the_relay_serving()
     {
-        int port = Ports.Free();
+        int port = Ports.FreeRange(1);
         await using var relay = await RelayUnderTest.StartAsync(Relay.Ours, Cfg(port), env.Ca.RootPem, port, wrapper: Prlimit);
 
         var held = new List<Socket>();
