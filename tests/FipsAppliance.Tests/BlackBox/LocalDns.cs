@@ -24,7 +24,7 @@ public sealed class LocalDns : IAsyncDisposable
         if (!File.Exists(Binary)) throw new InvalidOperationException($"{Binary} is missing: install dnsmasq-base (build.sh deps does)");
         for (int attempt = 0; ; attempt++)
         {
-            var port = Ports.Free();
+            var port = Ports.FreeRange(1);
             List<string> args =
             [
                 "--no-daemon", "--conf-file=/dev/null", $"--port={port}", "--listen-address=127.0.0.1",
@@ -55,7 +55,7 @@ public sealed class LocalDns : IAsyncDisposable
         WriteHosts(hosts, records);
         for (int attempt = 0; ; attempt++)
         {
-            var port = Ports.Free();
+            var port = Ports.FreeRange(1);
             List<string> args =
             [
                 "--no-daemon", "--conf-file=/dev/null", $"--port={port}", "--listen-address=127.0.0.1",

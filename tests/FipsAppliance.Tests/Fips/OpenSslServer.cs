@@ -18,7 +18,7 @@ public sealed class OpenSslServer : IAsyncDisposable
 
     public static async Task<OpenSslServer> StartAsync(string cert, string key, params string[] extra)
     {
-        int port = Ports.Free();
+        int port = Ports.FreeRange(1);
         var process = new RunningProcess("openssl",
             ["s_server", "-cert", cert, "-key", key, "-accept", $"127.0.0.1:{port}", "-www", "-quiet", .. extra],
             new Dictionary<string, string?> { ["OPENSSL_CONF"] = null });

@@ -137,6 +137,36 @@ public class DebInstallTests(DebInstallation deb)
     }
 
     [Test, DependsOn(nameof(Upgrade_keeps_the_edited_cfg_and_installs_the_fips_provider_again))]
+    public async Task A_removal_unwound_after_the_prerm_leaves_the_fips_provider_installed()
+    {
+        // The installed prerm, made to fail after its work (as when its rm fails): dpkg -r runs it,
+        // which deletes fipsinstall's files, then unwinds with `postinst abort-remove` (Debian
+        // Policy 6.6), which starts the unit again where systemd runs: the files must be back.
+        var prerm = Root.HostPath($"/var/lib/dpkg/info/{Packages.Name}.prerm");
+        var shipped = await File.ReadAllTextAsync(prerm);
+        await Assert.That(shipped).EndsWith("\nexit 0\n");
+        try
+        {
+            await File.WriteAllTextAsync(prerm, shipped[..^"exit 0\n".Length] + "exit 1\n");
+            var r = await Root.RunAsync(["dpkg", "-r", Packages.Name], check: false);
+            await Assert.That(r.ExitCode).IsNotEqualTo(0).Because(r.All);
+            await Assert.That(r.StdOut).Contains("fipsinstall: FIPS provider installed for this host");
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(prerm, shipped);
+        }
+        var status = await Root.RunAsync(["dpkg-query", "-W", "-f", "${db:Status-Status}", Packages.Name]);
+        await Assert.That(status.StdOut).IsEqualTo("installed");
+        var verify = await Root.RunAsync(["openssl", "fipsinstall", "-module", Packages.Embedded + "/lib/ossl-modules/fips.so",
+            "-in", Packages.Embedded + "/ssl/fipsmodule.cnf", "-verify"], check: false);
+        await Assert.That(verify.All).Contains("VERIFY PASSED");
+        var (uid, gid) = Root.User("dd-agent")!.Value;
+        var fips = await Root.RunAsync(["setpriv", $"--reuid={uid}", $"--regid={gid}", "--clear-groups", Packages.Binary, "fips-status"], check: false);
+        await Assert.That(fips.ExitCode).IsEqualTo(0).Because(fips.All);
+    }
+
+    [Test, DependsOn(nameof(A_removal_unwound_after_the_prerm_leaves_the_fips_provider_installed))]
     public async Task Remove_keeps_the_configuration_and_purge_removes_only_what_install_made()
     {
         var remove = await Root.RunAsync(["dpkg", "-r", Packages.Name], check: false);

@@ -143,7 +143,10 @@ public class PackageContentsTests
         await Assert.That(Section("preinstall")).Contains("useradd --system");
         await Assert.That(Section("postinstall")).Contains("/opt/datadog-fips-proxy/embedded/bin/fipsinstall.sh /opt/datadog-fips-proxy/embedded");
         await Assert.That(Section("postinstall")).Contains("[ -d /run/systemd/system ]");
-        await Assert.That(Section("preuninstall")).Contains("datadog-fips-proxy.cfg.rpmsave");
+        await Assert.That(Section("preuninstall")).Contains("mv -f \"$path\" \"$path.rpmsave\"");
+        // Erase handles only what %post listed as made by the install (RpmInstallTests runs it).
+        await Assert.That(Section("postinstall")).Contains("state=/var/lib/datadog-fips-proxy");
+        await Assert.That(Section("preuninstall")).Contains("done < \"$state/created\"");
         await Assert.That(Section("postuninstall")).Contains("daemon-reload");
     }
 }

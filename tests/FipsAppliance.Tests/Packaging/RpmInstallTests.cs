@@ -73,6 +73,8 @@ public class RpmInstallTests
         // The vendor preset enabled the unit (offline, as in an image build); nothing was started.
         var enabled = await Packages.RunAsync("systemctl", ["--root=" + root.Root, "is-enabled", "datadog-fips-proxy.service"], check: false);
         await Assert.That(enabled.StdOut.Trim()).IsEqualTo("enabled");
+        // What %post made is listed, as the .deb's postinst lists it: erase handles exactly that.
+        await Assert.That(Created(root)).IsEquivalentTo(new[] { Packages.Cfg, Packages.CaLink });
 
         await File.AppendAllTextAsync(root.HostPath(Packages.Cfg), "# the administrator's edit\n");
         var erase = await Rpm(root.Root, "-e", "--nodeps", Packages.Name);
@@ -83,6 +85,55 @@ public class RpmInstallTests
         await Assert.That(root.ReadText(Packages.Cfg + ".rpmsave")).EndsWith("# the administrator's edit\n");
         var disabled = await Packages.RunAsync("systemctl", ["--root=" + root.Root, "is-enabled", "datadog-fips-proxy.service"], check: false);
         await Assert.That(disabled.StdOut.Trim()).IsNotEqualTo("enabled");
+        await Assert.That(root.Exists(State)).IsFalse();
         await Assert.That(root.Mounts()).IsEmpty();
     }
+
+    [Test]
+    public async Task Erase_leaves_a_cfg_that_was_there_before_install_and_removes_the_unedited_one_it_made()
+    {
+        using var root = await DebRoot.CreateAsync();
+        await Packages.RunAsync("rpm", ["--root=" + root.Root, "--initdb"]);
+        // Config management wrote the cfg before the package came: a copy of the example, its own
+        // mode. It is the administrator's, not the package's, even though it equals the example.
+        using (var unpacked = new TempDir())
+        {
+            await Packages.RunAsync("sh", ["-c", "dpkg-deb --fsys-tarfile \"$0\" | tar -x -C \"$1\" ./etc/datadog-fips-proxy/datadog-fips-proxy.cfg.example",
+                Packages.Deb, unpacked.Path]);
+            Directory.CreateDirectory(root.HostPath(Packages.EtcDir));
+            File.Copy(Path.Combine(unpacked.Path, "etc", "datadog-fips-proxy", "datadog-fips-proxy.cfg.example"), root.HostPath(Packages.Cfg));
+        }
+        await Packages.RunAsync("chmod", ["600", root.HostPath(Packages.Cfg)]);
+        var before = File.ReadAllBytes(root.HostPath(Packages.Cfg));
+
+        var install = await Rpm(root.Root, "-i", "--nodeps", Packages.Rpm);
+        await Assert.That(install.ExitCode).IsEqualTo(0).Because(install.All);
+        await Assert.That(install.All).DoesNotContain("created /etc/datadog-fips-proxy/datadog-fips-proxy.cfg");
+        await Assert.That(Created(root)).IsEquivalentTo(new[] { Packages.CaLink });
+
+        var erase = await Rpm(root.Root, "-e", "--nodeps", Packages.Name);
+        await Assert.That(erase.ExitCode).IsEqualTo(0).Because(erase.All);
+        var left = Directory.GetFileSystemEntries(root.HostPath(Packages.EtcDir)).Select(p => Path.GetFileName(p)!).ToList();
+        await Assert.That(left).IsEquivalentTo(new[] { "datadog-fips-proxy.cfg" });
+        await Assert.That(File.ReadAllBytes(root.HostPath(Packages.Cfg))).IsEquivalentTo(before);
+        await Assert.That((await root.StatAsync(Packages.Cfg)).Mode).IsEqualTo("600");
+        await Assert.That(root.Exists(State)).IsFalse();
+
+        // Without it, the next install makes the cfg, and an erase with the cfg unedited removes it.
+        File.Delete(root.HostPath(Packages.Cfg));
+        install = await Rpm(root.Root, "-i", "--nodeps", Packages.Rpm);
+        await Assert.That(install.ExitCode).IsEqualTo(0).Because(install.All);
+        await Assert.That(Created(root)).IsEquivalentTo(new[] { Packages.Cfg, Packages.CaLink });
+        erase = await Rpm(root.Root, "-e", "--nodeps", Packages.Name);
+        await Assert.That(erase.ExitCode).IsEqualTo(0).Because(erase.All);
+        await Assert.That(root.Exists(Packages.EtcDir)).IsFalse();
+        await Assert.That(root.Exists(State)).IsFalse();
+        await Assert.That(root.Mounts()).IsEmpty();
+    }
+
+    private const string State = "/var/lib/datadog-fips-proxy";
+
+    /// <summary>The paths %post listed as made by the install.</summary>
+    private static string[] Created(DebRoot root) =>
+        File.ReadAllLines(root.HostPath(State + "/created")).Where(l => l.Length > 0).ToArray();
 }

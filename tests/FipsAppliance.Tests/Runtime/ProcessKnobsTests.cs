@@ -14,7 +14,7 @@ public class ProcessKnobsTests
     private static async Task<int> SocketEventThreadsAsync(params (string Key, string? Value)[] env)
     {
         using var dir = new TempDir();
-        int port = Ports.Free();
+        int port = Ports.FreeRange(1);
         string cfg = dir.File("relay.cfg", $"""
             defaults
                 mode http
