@@ -6,7 +6,9 @@
 #     `sni str(<host>) verifyhost <host>` added when the line has none, so both relays still send
 #     and verify the real intake name; `check port 443` follows the intake port;
 #   - resolvers / init-addr / resolve-prefer are dropped (no DNS), ca-file becomes the run's CA.
-# usage: awk -v PORT_OFFSET=20000 -v INTAKE_PORT=29900 -v CA=/tmp/x/ca.pem -f derive-cfg.awk example
+#   - with LOG set, the global section's `log <address> ...` lines send to LOG instead (an
+#     address of the run's own UDP sink), or are dropped when LOG is "none"; unset, they stay.
+# usage: awk -v PORT_OFFSET=20000 -v INTAKE_PORT=29900 -v CA=/tmp/x/ca.pem [-v LOG=127.0.0.1:29514] -f derive-cfg.awk example
 function drop_dns(   i, out, skip) {
   out = ""; skip = 0
   for (i = 1; i <= NF; i++) {
@@ -20,6 +22,11 @@ function drop_dns(   i, out, skip) {
 }
 function indent() { match($0, /^[ \t]*/); return substr($0, 1, RLENGTH) }
 /^[ \t]*#/ || NF == 0 { print; next }
+/^[^ \t]/ { section = $1 }
+section == "global" && $1 == "log" && $2 != "global" && LOG != "" {
+  if (LOG == "none") next
+  ind = indent(); $2 = LOG; print ind $0; next
+}
 $1 == "bind" {
   line = $0
   if (match(line, /:98(0[3-9]|1[0-8])([^0-9]|$)/)) {

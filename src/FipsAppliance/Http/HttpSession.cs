@@ -75,7 +75,15 @@ internal sealed partial class HttpSession : TimedSession, IWaits
         _context = context;
         _buffers = timer.Buffers;
         _lease = new UpstreamLease(() => timer.NowMs);
+        if (UsesDefaultLogFormat(frontend, context)) _listener = ProxyContext.Local(client);
     }
+
+    /// <summary>The address the client connected to, for HAProxy's default log line; null when that line is not written.</summary>
+    private readonly (string Address, int Port)? _listener;
+
+    /// <summary>A frontend with `log` targets and no log format option logs HAProxy's "Connect from" line (<see cref="AccessLog.Connect"/>).</summary>
+    internal static bool UsesDefaultLogFormat(Frontend frontend, ProxyContext context) =>
+        !frontend.Config.Options.HttpLog && !frontend.Config.Options.TcpLog && context.AccessLog.Enabled;
 
     private ILogger Log => _context.Log;
     private bool Draining => Volatile.Read(ref _draining) != 0;
@@ -220,6 +228,9 @@ internal sealed partial class HttpSession : TimedSession, IWaits
         _outcome.Begin(DateTime.UtcNow, Stopwatch.GetTimestamp());
         if (_requests > 0 || _frontend.Config.Timeouts.HttpRequest is null) ArmTimeout(_frontend.Config.Timeouts.HttpRequest ?? _frontend.Config.Timeouts.Client);
         var head = await ReadRequestHeadAsync();
+        // HAProxy's default format: a line per stream, and an HTTP stream starts with request bytes.
+        if (_listener is { } l && _client.Length > 0)
+            _context.AccessLog.Connect(_client.Address, _client.Port, l.Address, l.Port, _frontend.Name, http: true);
         if (head != ParseStatus.Complete) return await RefuseRequestAsync(head);
         _requests++;
         _outcome.HeadDone = Stopwatch.GetTimestamp();

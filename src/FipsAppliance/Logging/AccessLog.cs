@@ -98,6 +98,20 @@ internal sealed class AccessLog : IAsyncDisposable
         utc.ToString("dd/MMM/yyyy:HH:mm:ss.fff", CultureInfo.InvariantCulture);
 
     /// <summary>
+    /// HAProxy's default format, for a frontend that has somewhere to log but neither `option
+    /// httplog` nor `option tcplog` (the shipped cfg's HTTP frontends): one line when a stream
+    /// starts, which is per request in HTTP mode and per connection in TCP mode (frontend_accept
+    /// in 2.6; `option dontlognull` does not apply, the line is written before any data).
+    /// <c>Connect from 127.0.0.1:40412 to 127.0.0.1:9804 (metrics-forwarder/HTTP)</c>
+    /// </summary>
+    public void Connect(string client, int clientPort, string local, int localPort, string frontend, bool http)
+    {
+        if (!_byFrontend.TryGetValue(frontend, out var logger)) return;
+        string mode = http ? "HTTP" : "TCP";
+        logger.ZLogInformation($"Connect from {client}:{clientPort} to {local}:{localPort} ({frontend}/{mode})");
+    }
+
+    /// <summary>
     /// tcplog: <c>%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq</c>
     /// </summary>
     public void Tcp(string client, int clientPort, DateTime accepted, string frontend, string backend, string server,

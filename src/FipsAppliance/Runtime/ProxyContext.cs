@@ -99,11 +99,17 @@ internal sealed class ProxyContext(ProcessContext process, AccessLog accessLog)
     public void ConnectionOpened() => Process.ConnectionOpened();
     public void ConnectionClosed() => Process.ConnectionClosed();
 
-    public static (string Address, int Port) Peer(Socket s)
+    /// <summary>The client's address and port (HAProxy's %ci:%cp).</summary>
+    public static (string Address, int Port) Peer(Socket s) => Address(s, remote: true);
+
+    /// <summary>The address and port the client connected to (HAProxy's %fi:%fp).</summary>
+    public static (string Address, int Port) Local(Socket s) => Address(s, remote: false);
+
+    private static (string Address, int Port) Address(Socket s, bool remote)
     {
         try
         {
-            if (s.RemoteEndPoint is IPEndPoint ep)
+            if ((remote ? s.RemoteEndPoint : s.LocalEndPoint) is IPEndPoint ep)
                 return (ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4().ToString() : ep.Address.ToString(), ep.Port);
         }
         catch (ObjectDisposedException) { }

@@ -64,6 +64,12 @@ internal sealed class TcpSession : TimedSession
         var accepted = DateTime.UtcNow;
         long start = Stopwatch.GetTimestamp();
         var (clientAddress, clientPort) = ProxyContext.Peer(_client);
+        if (HttpSession.UsesDefaultLogFormat(_frontend, _context))
+        {
+            // HAProxy's default format: one line when the connection is accepted (no dontlognull: no data yet).
+            var (local, localPort) = ProxyContext.Local(_client);
+            _context.AccessLog.Connect(clientAddress, clientPort, local, localPort, _frontend.Name, http: false);
+        }
         var backend = _frontend.Routing.Default;
         long bytesToClient = 0, bytesToServer = 0;
         string termination = "--";

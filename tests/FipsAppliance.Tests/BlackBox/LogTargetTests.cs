@@ -47,6 +47,59 @@ public class LogTargetTests(ShippedEnvironment env)
             $@"\d+/\d+/\d+/\d+/\d+ 202 \d+ - - [-\w]{{4}} \d+/\d+/\d+/\d+/\d+ 0/0 ""GET /api/v2/series\?{id} HTTP/1\.1""\n$"));
     }
 
+    [Test]
+    [Arguments(Relay.Ours, "datadog-fips-proxy")]
+    [Arguments(Relay.HaProxy, "haproxy")]
+    public async Task Without_a_log_format_option_each_http_request_logs_haproxys_connect_from_line(Relay which, string tag)
+    {
+        // The shipped cfg as it is: its HTTP frontends have `log global` and no `option httplog`,
+        // so HAProxy writes its default format, a line per stream (per request in HTTP mode).
+        using var syslog = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        syslog.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)syslog.LocalEndPoint!).Port;
+        var start = Ports.FreeRange(16);
+        await using var relay = await RelayUnderTest.StartAsync(which, LogTo(env.Cfg(start), $"127.0.0.1:{port}"), env.Ca.RootPem, start);
+        await relay.WaitUntilRelayingAsync(TimeSpan.FromSeconds(30));
+        await DrainAsync(syslog);   // whatever the readiness probes logged
+
+        await using (var c = await RawHttp.ConnectAsync(relay.MetricsPort))
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                await c.SendAsync("GET /api/v2/series HTTP/1.1\r\nHost: metrics.agent.ddog-gov.com\r\n\r\n");
+                await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
+            }
+        }
+        var lines = new List<string>();
+        var buffer = new byte[65536];
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
+        {
+            try
+            {
+                while (true)
+                {
+                    int n = await syslog.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+                    lines.Add(Encoding.UTF8.GetString(buffer, 0, n));
+                }
+            }
+            catch (OperationCanceledException) { }
+        }
+        var line = new Regex(
+            $@"^<134>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d {tag}\[{relay.Process.Pid}\]: " +
+            $@"Connect from 127\.0\.0\.1:(\d+) to 127\.0\.0\.1:{relay.MetricsPort} \(metrics-forwarder/HTTP\)\n$");
+        await Assert.That(lines.Count).IsEqualTo(2).Because(string.Join("", lines));
+        var ports = lines.Select(l => line.Match(l)).Select(m => m.Success ? m.Groups[2].Value : "no match").ToList();
+        await Assert.That(ports[0]).IsNotEqualTo("no match").Because(lines[0]);
+        await Assert.That(ports[1]).IsEqualTo(ports[0]).Because(string.Join("", lines));   // both from the one connection
+    }
+
+    private static async Task DrainAsync(Socket socket)
+    {
+        var buffer = new byte[65536];
+        await Task.Delay(300);
+        while (socket.Available > 0) await socket.ReceiveAsync(buffer, SocketFlags.None);
+    }
+
     private static async Task<string?> ReceiveLineAsync(Socket socket, string containing, TimeSpan timeout)
     {
         var buffer = new byte[65536];
