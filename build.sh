@@ -31,7 +31,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 # --- machine dependencies -------------------------------------------------------------------
 APT_PACKAGES=(build-essential perl dpkg-dev ca-certificates openssl libssl3 clang zlib1g-dev
               haproxy nginx-light dnsmasq-base wrk nghttp2-client curl procps
-              rpm lintian rpmlint debootstrap systemd strace)     # package + its tests
+              rpm lintian rpmlint debootstrap systemd strace
+              python3-minimal)     # package + its tests
 
 deps() {
   local missing=()
