@@ -32,6 +32,15 @@ internal static unsafe partial class Posix
     [LibraryImport(LibC, EntryPoint = "clock_gettime", SetLastError = true)]
     private static partial int ClockGetTime(int clock, TimeSpec* time);
 
+    [LibraryImport(LibC, EntryPoint = "malloc_trim")]
+    private static partial int MallocTrimNative(nuint pad);
+
+    /// <summary>
+    /// glibc's malloc_trim(0): gives the free memory of every malloc arena back to the kernel
+    /// (OpenSSL allocates on the socket event threads, so freed TLS state sits in their arenas).
+    /// </summary>
+    public static void MallocTrim() => MallocTrimNative(0);
+
     /// <summary>RLIMIT_NOFILE (soft, hard); RLIM_INFINITY shows as ulong.MaxValue.</summary>
     public static (ulong Soft, ulong Hard) FileLimit()
     {

@@ -50,6 +50,7 @@ internal sealed partial class Daemon
     private ProxyRuntime _current = null!;
     private SystemdNotifier? _notifier;
     private Watchdog? _watchdog;
+    private IdleMemoryTrim? _idleTrim;
     private Timer? _retiringMonitor;
     private ulong _fdLimit;
     private int _generation;
@@ -117,6 +118,7 @@ internal sealed partial class Daemon
         listeners.Commit(plan);
         _current = model;
         _retiringMonitor = new Timer(_ => CheckRetiring(), null, 250, 250);
+        _idleTrim = new IdleMemoryTrim();
 
         LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
         _phase = "Ready";
@@ -351,6 +353,7 @@ internal sealed partial class Daemon
             Thread.Sleep(DrainCheckMilliseconds);
         }
         _retiringMonitor?.Dispose();
+        _idleTrim?.Dispose();
         _watchdog?.Dispose();
         Task.WhenAll(all.Select(m => m.DisposeAsync().AsTask())).Wait(TimeSpan.FromSeconds(3));
         _process.FlushStreams(TimeSpan.FromSeconds(2));

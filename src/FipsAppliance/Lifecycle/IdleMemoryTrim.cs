@@ -1,0 +1,76 @@
+namespace FipsAppliance.Lifecycle;
+
+/// <summary>
+/// Gives memory back once the relay goes quiet after a busy spell (issue 9). Without it, an
+/// appliance that had a burst keeps its peak until the next one: measured after a long-lived
+/// bench run and 15 s idle, 44 MB RSS against 25 MB fresh, of which about 12 MB were GC regions
+/// no collection ever decommitted (an idle relay allocates too little to trigger one) and about
+/// 8 MB free memory in the malloc arenas of the socket event threads (OpenSSL's TLS state).
+///
+/// Every <see cref="CheckMilliseconds"/> it looks at how much the process allocated: a spell
+/// with at least <see cref="BusyBytes"/> since the last trim, followed by a whole interval with
+/// under <see cref="QuietBytes"/>, gets one aggressive, compacting collection and a
+/// malloc_trim. So it runs at most once per quiet period, never during traffic, and a relay
+/// that stays idle pays nothing after the first trim. It belongs to the process (the GC heap
+/// and the arenas are the process's), not to a live model.
+/// </summary>
+internal sealed class IdleMemoryTrim : IDisposable
+{
+    public const int CheckMilliseconds = 5000;
+    /// <summary>
+    /// About 15,000 relayed 1 KiB requests' worth of allocation (about 550 bytes each): a trim
+    /// (a few milliseconds) then costs under a microsecond per request however traffic comes.
+    /// </summary>
+    internal const long BusyBytes = 8 << 20;
+    /// <summary>
+    /// Health checks, timers and idle keep-alive sessions allocate a little when no request flows;
+    /// under this per interval (a few hundred requests) counts as quiet.
+    /// </summary>
+    internal const long QuietBytes = 256 << 10;
+
+    private readonly Timer? _timer;
+    private readonly Func<long> _allocated;
+    private readonly Action _trim;
+    private long _lastSeen;
+    private long _lastTrim;
+    private int _running;
+
+    public IdleMemoryTrim() : this(() => GC.GetTotalAllocatedBytes(precise: false), TrimNow, startTimer: true) { }
+
+    /// <summary>Tests: their own allocation counter and trim, and <see cref="Check"/> called by hand.</summary>
+    internal IdleMemoryTrim(Func<long> allocated, Action trim, bool startTimer)
+    {
+        _allocated = allocated;
+        _trim = trim;
+        _lastSeen = _lastTrim = allocated();
+        if (startTimer) _timer = new Timer(_ => Check(), null, CheckMilliseconds, CheckMilliseconds);
+    }
+
+    private static void TrimNow()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Posix.MallocTrim();
+    }
+
+    /// <summary>One look; true when it trimmed.</summary>
+    internal bool Check()
+    {
+        if (Interlocked.Exchange(ref _running, 1) != 0) return false;
+        try
+        {
+            long now = _allocated();
+            bool quiet = now - _lastSeen < QuietBytes;
+            _lastSeen = now;
+            if (!quiet || now - _lastTrim < BusyBytes) return false;
+            _trim();
+            _lastTrim = _lastSeen = _allocated();
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    public void Dispose() => _timer?.Dispose();
+}
