@@ -17,14 +17,23 @@ public static class Ports
     /// The start of a run of <paramref name="count"/> consecutive free ports (best effort, bounded tries),
     /// below the kernel's ephemeral range (32768-60999 by default): inside it, any test's outgoing
     /// connection could take a port between this check and the relay's bind (seen as a rare
-    /// "Address already in use" in full runs).
+    /// "Address already in use" in full runs). Ranges are handed out from one cursor for the whole
+    /// test run, so two tests running at the same time never get overlapping ranges (random starts
+    /// did collide: a relay then found another test's relay on one of its 16 ports).
     /// </summary>
     public static int FreeRange(int count)
     {
-        var rnd = new Random();
+        const int Low = 10000;
+        int high = EphemeralLow();
         for (int attempt = 0; attempt < 200; attempt++)
         {
-            int start = rnd.Next(10000, EphemeralLow() - count);
+            int start;
+            lock (Gate)
+            {
+                if (s_next < Low || s_next + count > high) s_next = Low;
+                start = s_next;
+                s_next += count;
+            }
             var held = new List<Socket>();
             try
             {
@@ -41,6 +50,10 @@ public static class Ports
         }
         throw new InvalidOperationException("no free port range");
     }
+
+    private static readonly Lock Gate = new();
+    // A random first start, so two test runs on one machine (a local run beside CI) rarely meet.
+    private static int s_next = Random.Shared.Next(10000, 20000);
 
     private static int EphemeralLow()
     {
