@@ -24,13 +24,8 @@ public class LogTargetTests(ShippedEnvironment env)
     [Arguments(Relay.HaProxy, "haproxy")]
     public async Task Access_lines_reach_a_udp_syslog_as_haproxy_frames_them(Relay which, string tag)
     {
-        using var syslog = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        syslog.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        int port = ((IPEndPoint)syslog.LocalEndPoint!).Port;
-        var start = Ports.FreeRange(16);
-        var cfg = HttpLog(LogTo(env.Cfg(start), $"127.0.0.1:{port}"));
-        await using var relay = await RelayUnderTest.StartAsync(which, cfg, env.Ca.RootPem, start);
-        await relay.WaitUntilRelayingAsync(TimeSpan.FromSeconds(30));
+        using var syslog = UdpSyslog(out int port);
+        await using var relay = await StartLoggingToAsync(which, port, HttpLog);
 
         var id = Payloads.NewTestId();
         await using (var c = await RawHttp.ConnectAsync(relay.MetricsPort))
@@ -54,12 +49,8 @@ public class LogTargetTests(ShippedEnvironment env)
     {
         // The shipped cfg as it is: its HTTP frontends have `log global` and no `option httplog`,
         // so HAProxy writes its default format, a line per stream (per request in HTTP mode).
-        using var syslog = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        syslog.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        int port = ((IPEndPoint)syslog.LocalEndPoint!).Port;
-        var start = Ports.FreeRange(16);
-        await using var relay = await RelayUnderTest.StartAsync(which, LogTo(env.Cfg(start), $"127.0.0.1:{port}"), env.Ca.RootPem, start);
-        await relay.WaitUntilRelayingAsync(TimeSpan.FromSeconds(30));
+        using var syslog = UdpSyslog(out int port);
+        await using var relay = await StartLoggingToAsync(which, port, cfg => cfg);
         await DrainAsync(syslog);   // whatever the readiness probes logged
 
         await using (var c = await RawHttp.ConnectAsync(relay.MetricsPort))
@@ -91,6 +82,32 @@ public class LogTargetTests(ShippedEnvironment env)
         var ports = lines.Select(l => line.Match(l)).Select(m => m.Success ? m.Groups[2].Value : "no match").ToList();
         await Assert.That(ports[0]).IsNotEqualTo("no match").Because(lines[0]);
         await Assert.That(ports[1]).IsEqualTo(ports[0]).Because(string.Join("", lines));   // both from the one connection
+    }
+
+    /// <summary>A UDP socket on a free loopback port, standing in for a syslog daemon.</summary>
+    private static Socket UdpSyslog(out int port)
+    {
+        var syslog = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        syslog.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        port = ((IPEndPoint)syslog.LocalEndPoint!).Port;
+        return syslog;
+    }
+
+    /// <summary>The shipped cfg with its `log` line sent to 127.0.0.1:<paramref name="port"/>, relaying.</summary>
+    private async Task<RelayUnderTest> StartLoggingToAsync(Relay which, int port, Func<string, string> tweak)
+    {
+        var start = Ports.FreeRange(16);
+        var relay = await RelayUnderTest.StartAsync(which, tweak(LogTo(env.Cfg(start), $"127.0.0.1:{port}")), env.Ca.RootPem, start);
+        try
+        {
+            await relay.WaitUntilRelayingAsync(TimeSpan.FromSeconds(30));
+            return relay;
+        }
+        catch
+        {
+            await relay.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task DrainAsync(Socket socket)
