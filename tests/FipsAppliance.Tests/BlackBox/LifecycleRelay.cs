@@ -7,16 +7,16 @@ namespace FipsAppliance.Tests.BlackBox;
 /// <summary>Our relay started for one lifecycle test: with a test NOTIFY_SOCKET, reloaded by rewriting its cfg and SIGHUP.</summary>
 internal static class LifecycleRelay
 {
-    /// <summary>Our relay from the environment's shipped cfg (optionally changed), ready to relay on every product port.</summary>
+    /// <summary>Our relay (or <paramref name="which"/>) from the environment's shipped cfg (optionally changed), ready to relay on every product port.</summary>
     public static async Task<RelayUnderTest> StartAsync(RelayEnvironment env, NotifySocket? notify = null, Func<string, string>? tweak = null,
-        IDictionary<string, string?>? environment = null)
+        IDictionary<string, string?>? environment = null, Relay which = Relay.Ours)
     {
         var start = Ports.FreeRange(16);
         var cfg = env.Cfg(start);
         if (tweak is not null) cfg = tweak(cfg);
         var variables = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>());
         if (notify is not null) variables["NOTIFY_SOCKET"] = notify.Address;
-        var relay = await RelayUnderTest.StartAsync(Relay.Ours, cfg, env.Ca.RootPem, start, variables);
+        var relay = await RelayUnderTest.StartAsync(which, cfg, env.Ca.RootPem, start, variables);
         try
         {
             await relay.WaitUntilRelayingAsync(TimeSpan.FromSeconds(30));

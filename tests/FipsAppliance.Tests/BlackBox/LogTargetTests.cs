@@ -94,21 +94,8 @@ public class LogTargetTests(ShippedEnvironment env)
     }
 
     /// <summary>The shipped cfg with its `log` line sent to 127.0.0.1:<paramref name="port"/>, relaying.</summary>
-    private async Task<RelayUnderTest> StartLoggingToAsync(Relay which, int port, Func<string, string> tweak)
-    {
-        var start = Ports.FreeRange(16);
-        var relay = await RelayUnderTest.StartAsync(which, tweak(LogTo(env.Cfg(start), $"127.0.0.1:{port}")), env.Ca.RootPem, start);
-        try
-        {
-            await relay.WaitUntilRelayingAsync(TimeSpan.FromSeconds(30));
-            return relay;
-        }
-        catch
-        {
-            await relay.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<RelayUnderTest> StartLoggingToAsync(Relay which, int port, Func<string, string> tweak) =>
+        LifecycleRelay.StartAsync(env, tweak: cfg => tweak(LogTo(cfg, $"127.0.0.1:{port}")), which: which);
 
     private static async Task DrainAsync(Socket socket)
     {
