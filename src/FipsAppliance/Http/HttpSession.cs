@@ -75,15 +75,12 @@ internal sealed partial class HttpSession : TimedSession, IWaits
         _context = context;
         _buffers = timer.Buffers;
         _lease = new UpstreamLease(() => timer.NowMs);
-        if (UsesDefaultLogFormat(frontend, context)) _listener = ProxyContext.Local(client);
+        var options = frontend.Config.Options;
+        if (context.AccessLog.WritesConnectLine(frontend.Name, options.HttpLog, options.TcpLog)) _listener = ProxyContext.Local(client);
     }
 
     /// <summary>The address the client connected to, for HAProxy's default log line; null when that line is not written.</summary>
     private readonly (string Address, int Port)? _listener;
-
-    /// <summary>A frontend with `log` targets and no log format option logs HAProxy's "Connect from" line (<see cref="AccessLog.Connect"/>).</summary>
-    internal static bool UsesDefaultLogFormat(Frontend frontend, ProxyContext context) =>
-        !frontend.Config.Options.HttpLog && !frontend.Config.Options.TcpLog && context.AccessLog.Enabled;
 
     private ILogger Log => _context.Log;
     private bool Draining => Volatile.Read(ref _draining) != 0;

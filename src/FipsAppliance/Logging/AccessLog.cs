@@ -97,6 +97,9 @@ internal sealed class AccessLog : IAsyncDisposable
     public static string Date(DateTime utc) =>
         utc.ToString("dd/MMM/yyyy:HH:mm:ss.fff", CultureInfo.InvariantCulture);
 
+    /// <summary>Whether <paramref name="frontend"/> writes the <see cref="Connect"/> line: it has somewhere to log and no log format option.</summary>
+    public bool WritesConnectLine(string frontend, bool httpLog, bool tcpLog) => !httpLog && !tcpLog && _byFrontend.ContainsKey(frontend);
+
     /// <summary>
     /// HAProxy's default format, for a frontend that has somewhere to log but neither `option
     /// httplog` nor `option tcplog` (the shipped cfg's HTTP frontends): one line when a stream

@@ -64,7 +64,8 @@ internal sealed class TcpSession : TimedSession
         var accepted = DateTime.UtcNow;
         long start = Stopwatch.GetTimestamp();
         var (clientAddress, clientPort) = ProxyContext.Peer(_client);
-        if (HttpSession.UsesDefaultLogFormat(_frontend, _context))
+        var options = _frontend.Config.Options;
+        if (_context.AccessLog.WritesConnectLine(_frontend.Name, options.HttpLog, options.TcpLog))
         {
             // HAProxy's default format: one line when the connection is accepted (no dontlognull: no data yet).
             var (local, localPort) = ProxyContext.Local(_client);
