@@ -16,7 +16,8 @@ internal sealed record LogDestination(LogSink Sink, SyslogFormat Format, int Fac
 /// <summary>
 /// The ZLogger processor of one model's access log: sessions post entries (ZLogger has already
 /// captured the values without formatting), one writer task formats each line once and frames it
-/// for every destination of its frontend. The queue in front is bounded: when the writer falls
+/// for every destination of its frontend; when the queue is empty the batch ends and each target
+/// sends what it kept (a datagram target: one sendmmsg per 64 lines). The queue in front is bounded: when the writer falls
 /// behind, new lines are dropped and counted instead of growing memory or slowing the sessions
 /// (HAProxy drops the same way). Drops are reported on stderr, the first at once, then at most
 /// once a minute per destination (stdout and stderr by the process, see ProcessContext).
@@ -32,6 +33,7 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     private readonly Channel<IZLoggerEntry> _queue = Channel.CreateBounded<IZLoggerEntry>(
         new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Dictionary<string, LogDestination[]> _byFrontend;
+    private readonly LogSink[] _sinks;
     private readonly IZLoggerFormatter _formatter;
     private readonly ILogger _log;
     private readonly byte[] _tag;
@@ -46,6 +48,7 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     public AccessLogProcessor(Dictionary<string, LogDestination[]> byFrontend, IZLoggerFormatter formatter, string tag, ILogger log)
     {
         _byFrontend = byFrontend;
+        _sinks = [.. byFrontend.Values.SelectMany(d => d).Select(d => d.Sink).Distinct()];
         _formatter = formatter;
         _tag = Encoding.UTF8.GetBytes(tag);
         _log = log;
@@ -105,6 +108,11 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
                         Failed(e);
                     }
                 }
+            }
+            foreach (var sink in _sinks)
+            {
+                try { sink.EndBatch(); }
+                catch (Exception e) { Failed(e); }
             }
             ReportDrops();
             // Gather lines before waking again (issue 9). Without this pause the writer sleeps after

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FipsAppliance.Logging;
 
@@ -21,7 +23,11 @@ internal abstract class LogSink : IDisposable
     /// <summary>Why the last line was dropped, in the system's words; null when none was.</summary>
     public string? LastError => _lastError;
 
+    /// <summary>Takes a framed line; it is on its way after <see cref="EndBatch"/> at the latest.</summary>
     public abstract void Send(ReadOnlySpan<byte> frame);
+
+    /// <summary>The writer's batch is over: send what <see cref="Send"/> kept.</summary>
+    public virtual void EndBatch() { }
 
     protected void Drop(string reason)
     {
@@ -35,35 +41,112 @@ internal abstract class LogSink : IDisposable
 /// <summary>
 /// A UDP syslog address or a unix datagram socket (`/dev/log`): one datagram per line, sent
 /// without waiting (a non-blocking socket; EAGAIN means the receiver is behind: the line is dropped).
+/// Lines wait for the end of the writer's batch and go out with one sendmmsg(2) per
+/// <see cref="MaxMessages"/>: with a line per request, one sendto per line was a third of the
+/// relay's sends (perf stat, 1 KiB POSTs: 3 sendto per request, 1 of them the log line).
 /// </summary>
-internal sealed class DatagramSink : LogSink
+internal sealed unsafe partial class DatagramSink : LogSink
 {
+    /// <summary>Lines per sendmmsg call (the writer's 10 ms batch is ~250 lines at 25k req/s).</summary>
+    public const int MaxMessages = 64;
+    /// <summary>Bytes of waiting frames: 64 lines of the default `len` 1024, or one of the largest.</summary>
+    private const int Capacity = 128 * 1024;
     private const int ReconnectMilliseconds = 1000;
+    private const int MsgDontWait = 0x40;
+    private const int EINTR = 4;
+
     private readonly EndPoint _target;
     private readonly Lock _gate = new();
+    // The waiting frames and the kernel's view of them, allocated once and pinned: the message
+    // headers point into _frames through _vectors.
+    private readonly byte[] _frames = GC.AllocateArray<byte>(Capacity, pinned: true);
+    private readonly IoVec[] _vectors = GC.AllocateArray<IoVec>(MaxMessages, pinned: true);
+    private readonly MMsgHdr[] _headers = GC.AllocateArray<MMsgHdr>(MaxMessages, pinned: true);
+    private int _count, _used;
     private Socket? _socket;
     private long _nextConnect;
 
-    public DatagramSink(string name, EndPoint target) : base(name) => _target = target;
+    public DatagramSink(string name, EndPoint target) : base(name)
+    {
+        _target = target;
+        for (int i = 0; i < MaxMessages; i++)
+        {
+            _headers[i].Header.Vectors = (IoVec*)Unsafe.AsPointer(ref _vectors[i]);
+            _headers[i].Header.VectorCount = 1;
+        }
+    }
 
+    /// <summary>Keeps <paramref name="frame"/> for <see cref="EndBatch"/> (sooner when the batch is full).</summary>
     public override void Send(ReadOnlySpan<byte> frame)
     {
         // One writer thread sends for a model; the lock only guards against a reconnect racing Dispose.
         lock (_gate)
         {
-            var socket = _socket ?? Connect();
-            if (socket is null) return;
-            socket.Send(frame, SocketFlags.None, out SocketError error);
-            if (error == SocketError.Success) return;
-            Drop(Reason(error));
-            // The receiver went away (unix socket closed, recreated by a restarted syslog): connect anew later.
-            if (error is not (SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable or SocketError.MessageSize))
-            {
-                socket.Dispose();
-                _socket = null;
-                _nextConnect = Environment.TickCount64 + ReconnectMilliseconds;
-            }
+            if (_count == MaxMessages || frame.Length > Capacity - _used) SendWaiting();
+            frame.CopyTo(_frames.AsSpan(_used));
+            _vectors[_count] = new IoVec((byte*)Unsafe.AsPointer(ref _frames[_used]), frame.Length);
+            _used += frame.Length;
+            _count++;
         }
+    }
+
+    public override void EndBatch()
+    {
+        lock (_gate) SendWaiting();
+    }
+
+    /// <summary>
+    /// Sends the waiting lines, each as its own datagram, in order; a line that cannot go now is
+    /// dropped and counted, as it was when each line had its own send.
+    /// </summary>
+    private void SendWaiting()
+    {
+        int next = 0;
+        while (next < _count)
+        {
+            var socket = _socket ?? Connect();
+            if (socket is null)
+            {
+                next++;   // Connect counted it
+                continue;
+            }
+            int sent = SendMmsg(socket.SafeHandle, (MMsgHdr*)Unsafe.AsPointer(ref _headers[next]), (uint)(_count - next), MsgDontWait);
+            if (sent > 0)
+            {
+                next += sent;
+                // Stopped early: the next line failed and sendmmsg(2) returns what went out, not why
+                // ("the error code is lost"). A lasting cause (a full buffer, a unix peer gone) fails
+                // again on its own send and is handled there. A UDP target's ICMP port unreachable is
+                // reported once and was spent on the line that failed, which therefore goes out on
+                // its own send; the refusal is seen on the line after it.
+                if (next < _count) SendOne(socket, next++);
+                continue;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == EINTR) continue;
+            Failed(socket, ErrorOf(errno), errno);
+            next++;
+        }
+        _count = 0;
+        _used = 0;
+    }
+
+    private void SendOne(Socket socket, int index)
+    {
+        var frame = new ReadOnlySpan<byte>(_vectors[index].Base, (int)_vectors[index].Length);
+        socket.Send(frame, SocketFlags.None, out SocketError error);
+        if (error != SocketError.Success) Failed(socket, error);
+    }
+
+    /// <summary>A line could not be sent: dropped; the socket is let go unless the receiver is only behind.</summary>
+    private void Failed(Socket socket, SocketError error, int errno = 0)
+    {
+        Drop(error == SocketError.SocketError && errno != 0 ? Marshal.GetPInvokeErrorMessage(errno) : Reason(error));
+        // The receiver went away (unix socket closed, recreated by a restarted syslog): connect anew later.
+        if (error is SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable or SocketError.MessageSize) return;
+        socket.Dispose();
+        _socket = null;
+        _nextConnect = Environment.TickCount64 + ReconnectMilliseconds;
     }
 
     private Socket? Connect()
@@ -81,7 +164,7 @@ internal sealed class DatagramSink : LogSink
                 ? new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified)
                 : new Socket(_target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             socket.Blocking = false;
-            // A connected datagram socket lets Send report errors without an exception per line.
+            // A connected datagram socket: sendmmsg needs no addresses and reports errors without an exception.
             socket.Connect(_target);
             _socket = socket;
             return socket;
@@ -94,6 +177,18 @@ internal sealed class DatagramSink : LogSink
             return null;
         }
     }
+
+    /// <summary>The errors a send is expected to meet, as Socket.Send names them (Linux errno values).</summary>
+    private static SocketError ErrorOf(int errno) => errno switch
+    {
+        11 => SocketError.WouldBlock,               // EAGAIN
+        105 => SocketError.NoBufferSpaceAvailable,  // ENOBUFS
+        90 => SocketError.MessageSize,              // EMSGSIZE
+        111 => SocketError.ConnectionRefused,       // ECONNREFUSED
+        99 => SocketError.AddressNotAvailable,      // EADDRNOTAVAIL
+        1 or 13 => SocketError.AccessDenied,        // EPERM, EACCES
+        _ => SocketError.SocketError,
+    };
 
     private static string Reason(SocketError e) => e switch
     {
@@ -114,6 +209,37 @@ internal sealed class DatagramSink : LogSink
             _nextConnect = long.MaxValue;
         }
     }
+
+    // Linux's struct iovec, msghdr and mmsghdr (LP64: x64 and arm64).
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct IoVec(byte* @base, int length)
+    {
+        public readonly byte* Base = @base;
+        public readonly nuint Length = (nuint)length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Vectors;
+        public nuint VectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MMsgHdr
+    {
+        public MsgHdr Header;
+        public uint Length;   // bytes sent, set by the kernel
+    }
+
+    // The socket's SafeHandle (kept alive for the call) is passed as the int fd: on LP64 the callee reads the low 32 bits.
+    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
+    private static partial int SendMmsg(SafeHandle socket, MMsgHdr* messages, uint count, int flags);
 }
 
 /// <summary>

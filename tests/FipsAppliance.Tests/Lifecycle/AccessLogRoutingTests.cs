@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using FipsAppliance.Configuration;
 using FipsAppliance.Logging;
 using FipsAppliance.Tests.Configuration;
 
@@ -60,6 +61,64 @@ public class AccessLogRoutingTests
         await Assert.That(lines).Contains(l => l.StartsWith("<6>127.0.0.1:5000 [", StringComparison.Ordinal) && l.Contains(" with-global be/s "));
         await Assert.That(lines).Contains(l => l.StartsWith("127.0.0.1:5000 [", StringComparison.Ordinal) && l.EndsWith(" -- 1/1/1/1/0 0/0\n", StringComparison.Ordinal));
         await Assert.That(warnings).IsEmpty();
+    }
+
+    private static (Socket Syslog, ProxyConfig Config, CfgFixture Fixture) RawUdpSyslog()
+    {
+        var syslog = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        syslog.ReceiveBufferSize = 4 << 20;
+        syslog.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)syslog.LocalEndPoint!).Port;
+        var f = new CfgFixture();
+        var config = f.Valid(CfgFixture.Head + $"frontend fe\n    bind 127.0.0.1:1\n    log 127.0.0.1:{port} format raw local0\n    default_backend be\nbackend be\n    server s 127.0.0.1:443\n");
+        return (syslog, config, f);
+    }
+
+    [Test]
+    public async Task The_three_line_shapes_are_byte_for_byte_haproxys()
+    {
+        var (syslog, config, f) = RawUdpSyslog();
+        using var _ = syslog;
+        using var __ = f;
+        var log = AccessLog.Create(config, _ => throw new InvalidOperationException(), "test", new ListLogger(), []);
+        var at = new DateTime(2026, 11, 6, 20, 5, 8, 7, DateTimeKind.Utc);
+        log.Connect("10.1.2.3", 40412, "127.0.0.1", 9804, "fe", http: true);
+        log.Connect("::1", 1, "::1", 9804, "fe", http: false);
+        log.Tcp("10.1.2.3", 40412, at, "fe", "be", "s", -1, 2, 345, 6789, "--", 1, 2, 3, 4, 5);
+        log.Http("10.1.2.3", 40412, at, "fe", "be", "s", 0, 1, 2, -1, 300, 202, 1234, "----", 9, 8, 7, 6, 0, "POST /api/v2/series HTTP/1.1");
+        await log.DisposeAsync();
+
+        var lines = await ReceiveAllAsync(syslog, TimeSpan.FromSeconds(2));
+        await Assert.That(string.Concat(lines)).IsEqualTo(
+            "Connect from 10.1.2.3:40412 to 127.0.0.1:9804 (fe/HTTP)\n" +
+            "Connect from ::1:1 to ::1:9804 (fe/TCP)\n" +
+            "10.1.2.3:40412 [06/Nov/2026:20:05:08.007] fe be/s -1/2/345 6789 -- 1/2/3/4/5 0/0\n" +
+            "10.1.2.3:40412 [06/Nov/2026:20:05:08.007] fe be/s 0/1/2/-1/300 202 1234 - - ---- 9/8/7/6/0 0/0 \"POST /api/v2/series HTTP/1.1\"\n");
+        await Assert.That(lines.Count).IsEqualTo(4);
+    }
+
+    [Test]
+    public async Task Lines_posted_quickly_reach_a_udp_syslog_complete_in_order_one_datagram_each()
+    {
+        var (syslog, config, f) = RawUdpSyslog();
+        using var _ = syslog;
+        using var __ = f;
+        var log = AccessLog.Create(config, _ => throw new InvalidOperationException(), "test", new ListLogger(), []);
+        const int Count = 3000;
+        // Read while the writer sends, at 25k lines/s (a busy relay): its batches of ~250 lines go out
+        // in sendmmsg calls of up to 64, and the receive buffer holds a few batches, not all 3000.
+        var received = ReceiveAllAsync(syslog, TimeSpan.FromSeconds(2));
+        for (int i = 0; i < Count; i++)
+        {
+            log.Connect("10.0.0.1", i, "127.0.0.1", 9804, "fe", http: true);
+            if (i % 250 == 249) await Task.Delay(10);
+        }
+        await log.DisposeAsync();
+
+        var lines = await received;
+        await Assert.That(lines.Count).IsEqualTo(Count);
+        for (int i = 0; i < Count; i++)
+            await Assert.That(lines[i]).IsEqualTo($"Connect from 10.0.0.1:{i} to 127.0.0.1:9804 (fe/HTTP)\n");
     }
 
     /// <summary>A target whose first send throws (a bug, an fd limit); it keeps what it gets after.</summary>
