@@ -17,9 +17,9 @@ internal sealed record LogDestination(LogSink Sink, SyslogFormat Format, int Fac
 /// The ZLogger processor of one model's access log: sessions post entries (ZLogger has already
 /// captured the values without formatting), one writer task formats each line once and frames it
 /// for every destination of its frontend; when the queue is empty the batch ends and each target
-/// sends what it kept (a datagram target: one sendmmsg per 64 lines). The queue in front is bounded: when the writer falls
-/// behind, new lines are dropped and counted instead of growing memory or slowing the sessions
-/// (HAProxy drops the same way). Drops are reported on stderr, the first at once, then at most
+/// sends what it kept (a datagram target: one sendmmsg per 64 lines). The queue in front is
+/// bounded: when the writer falls behind, new lines are dropped and counted instead of growing
+/// memory or slowing the sessions (HAProxy drops the same way). Drops are reported on stderr, the first at once, then at most
 /// once a minute per destination (stdout and stderr by the process, see ProcessContext).
 /// </summary>
 internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
