@@ -26,33 +26,32 @@ internal sealed class ClientConnection : HttpInput, IHttpOutput
     public int Port { get; }
 
     /// <summary>
-    /// Waits until the client sends something (or closes) without taking a buffer (a zero-byte
-    /// read, as Kestrel does). False when the connection failed.
+    /// Completes when the client sends something or closes, without taking a buffer (a zero-byte
+    /// read, as Kestrel does); throws when the connection failed. The socket's own reusable read
+    /// is returned as is: the session awaits it directly, so waiting costs no allocation.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> WaitForDataAsync()
-    {
-        try
-        {
-            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return false;
-        }
-    }
+    public ValueTask<int> WaitForDataAsync() => _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
 
     protected override ValueTask<int> ReadAsync(Memory<byte> destination) => _socket.ReceiveAsync(destination, SocketFlags.None);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data)
+    /// <summary>Writes all of <paramref name="data"/>; a send done at once (the steady state) allocates nothing.</summary>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data)
     {
         _bytesSent += data.Length;
-        while (!data.IsEmpty)
+        var send = _socket.SendAsync(data, SocketFlags.None);
+        if (!send.IsCompletedSuccessfully) return SendRestAsync(send, data);
+        int n = send.Result;
+        return n == data.Length ? default : SendRestAsync(new ValueTask<int>(n), data);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendRestAsync(ValueTask<int> send, ReadOnlyMemory<byte> data)
+    {
+        while (true)
         {
-            int n = await _socket.SendAsync(data, SocketFlags.None);
-            data = data[n..];
+            data = data[await send..];
+            if (data.IsEmpty) return;
+            send = _socket.SendAsync(data, SocketFlags.None);
         }
     }
 

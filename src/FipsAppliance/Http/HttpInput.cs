@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace FipsAppliance.Http;
 
@@ -7,8 +7,14 @@ namespace FipsAppliance.Http;
 /// yet consumed, in a buffer taken from the model's pool only while data flows, and a way to read
 /// more. The bytes belong to the connection they came from, so when a connection is dropped its
 /// leftover bytes go with it and can never be parsed as the next message.
+///
+/// A fill that has to wait completes through this object, reused for every read of the
+/// connection (Kestrel's SocketReceiver pattern), rather than through an async method's box: with
+/// inline socket completions a wait for the server's response begins on the client socket's event
+/// thread and ends on the server socket's, where PoolingAsyncValueTaskMethodBuilder's per-thread
+/// cache misses, so each wait allocated its boxes anew (issue 9; see <see cref="HttpSession"/>).
 /// </summary>
-internal abstract class HttpInput
+internal abstract class HttpInput : IValueTaskSource<int>
 {
     private RelayBufferPool? _pool;
 
@@ -48,17 +54,51 @@ internal abstract class HttpInput
         }
     }
 
+    /// <summary>The fill waiting for its read, if any (one at a time).</summary>
+    private ManualResetValueTaskSourceCore<int> _fill;
+    private ValueTask<int> _pendingRead;
+    private readonly Action _readDone;
+
+    protected HttpInput() => _readDone = ReadDone;
+
     /// <summary>Reads more after what is buffered; 0 at end of stream. Throws on a broken connection.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<int> FillAsync()
+    public ValueTask<int> FillAsync()
     {
         var buffer = Buffer ?? throw new InvalidOperationException("no buffer");
         if (Length == buffer.Length) throw new InvalidOperationException("buffer full");
-        int n = await ReadAsync(buffer.AsMemory(Length));
+        var read = ReadAsync(buffer.AsMemory(Length));
+        if (read.IsCompleted) return new ValueTask<int>(Filled(read.GetAwaiter().GetResult()));
+        _pendingRead = read;
+        _fill.Reset();
+        read.GetAwaiter().UnsafeOnCompleted(_readDone);
+        return new ValueTask<int>(this, _fill.Version);
+    }
+
+    private void ReadDone()
+    {
+        var read = _pendingRead;
+        _pendingRead = default;
+        int n;
+        try { n = Filled(read.GetAwaiter().GetResult()); }
+        catch (Exception e)
+        {
+            _fill.SetException(e);
+            return;
+        }
+        _fill.SetResult(n);
+    }
+
+    private int Filled(int n)
+    {
         Length += n;
         _bytesRead += n;
         return n;
     }
+
+    int IValueTaskSource<int>.GetResult(short token) => _fill.GetResult(token);
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _fill.GetStatus(token);
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _fill.OnCompleted(continuation, state, token, flags);
 
     /// <summary>Drops the first <paramref name="count"/> bytes, keeping what follows (a pipelined request).</summary>
     public void Consume(int count)

@@ -1,6 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using FipsAppliance.Backends;
 using FipsAppliance.Http;
 
@@ -14,7 +14,7 @@ namespace FipsAppliance.Upstream;
 /// of a HEAD or 204 body, a second response) or closes while the connection is idle is seen at
 /// once, and the connection is closed instead of being used for a later request. Polling the socket
 /// cannot do this: bytes SslStream has already decrypted and buffered are invisible to poll(). The
-/// armed read is a 1-byte read into <see cref="_probeByte"/>; when a request takes the connection
+/// armed read is a 1-byte read (<see cref="IdleProbe"/>); when a request takes the connection
 /// while that read is still pending, the first byte of its response arrives through it, so the
 /// response is read by consuming the pending read instead of issuing a second, concurrent one.
 /// An armed read keeps an idle connection cheap: 500 idle TLS connections with it pending grew
@@ -24,8 +24,7 @@ internal sealed class UpstreamConnection : HttpInput, IHttpOutput, IDisposable
 {
     private const int Leased = 0, Idle = 1, Dead = 2;
 
-    private readonly byte[] _probeByte = new byte[1];
-    private ValueTask<int> _probe;
+    private readonly IdleProbe _probe;
     private bool _probeArmed;
     private int _state = Leased;
     private int _disposed;
@@ -36,6 +35,7 @@ internal sealed class UpstreamConnection : HttpInput, IHttpOutput, IDisposable
         Socket = socket;
         Tls = tls;
         Stream = tls ?? (Stream)new NetworkStream(socket, ownsSocket: false);
+        _probe = new IdleProbe(this);
     }
 
     public Server Server { get; }
@@ -64,44 +64,24 @@ internal sealed class UpstreamConnection : HttpInput, IHttpOutput, IDisposable
         if (!_probeArmed)
         {
             _probeArmed = true;
-            _probe = WatchWhileIdleAsync();
+            _probe.Arm();
         }
     }
 
     /// <summary>Takes the idle connection for a request; false when it spoke or closed while idle (then it is closed).</summary>
     public bool TryLease() => Interlocked.CompareExchange(ref _state, Leased, Idle) == Idle;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> WatchWhileIdleAsync()
+    /// <summary>The armed read came back (bytes, EOF or an error): if nothing was asked meanwhile, the connection cannot be trusted.</summary>
+    private void HeardWhileArmed()
     {
-        int n;
-        try
-        {
-            n = await Stream.ReadAsync(_probeByte.AsMemory());
-        }
-        catch (Exception)
-        {
-            // Whatever broke it (reset, TLS alert, our own Dispose), the connection is done.
-            n = -1;
-        }
-        // Bytes or EOF while idle: nothing was asked, so the connection cannot be trusted.
         if (Interlocked.CompareExchange(ref _state, Dead, Idle) == Idle) Dispose();
-        return n;
     }
 
-    protected override ValueTask<int> ReadAsync(Memory<byte> destination) =>
-        _probeArmed ? ReadThroughProbeAsync(destination) : Stream.ReadAsync(destination);
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReadThroughProbeAsync(Memory<byte> destination)
+    protected override ValueTask<int> ReadAsync(Memory<byte> destination)
     {
-        var probe = _probe;
-        _probe = default;
+        if (!_probeArmed) return Stream.ReadAsync(destination);
         _probeArmed = false;
-        int n = await probe;
-        if (n < 0) throw new IOException("the connection to the server broke");
-        if (n > 0) destination.Span[0] = _probeByte[0];
-        return n;
+        return _probe.Consume(destination);
     }
 
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data)
@@ -127,5 +107,76 @@ internal sealed class UpstreamConnection : HttpInput, IHttpOutput, IDisposable
         Volatile.Write(ref _state, Dead);
         try { Stream.Dispose(); } catch (IOException) { } catch (ObjectDisposedException) { }
         Socket.Dispose();
+    }
+
+    /// <summary>
+    /// The armed read, one object for every idle spell of the connection, which the response's
+    /// read consumes without an async method of its own: that read begins on the client socket's
+    /// event thread (where the request went out) and ends on the server socket's, so its pooled
+    /// async box missed the per-thread cache and was allocated anew per request (issue 9; the
+    /// most frequent box in SteadyStateAllocationTests' allocation samples before this).
+    /// Its outcome is the watcher's first (<see cref="HeardWhileArmed"/>), then the response
+    /// read's that consumes it (<see cref="Consume"/>): its 1 byte, or -1 for a broken connection.
+    /// </summary>
+    private sealed class IdleProbe : IValueTaskSource<int>
+    {
+        private readonly UpstreamConnection _connection;
+        private readonly byte[] _byte = new byte[1];
+        private readonly Action _readDone;
+        private ManualResetValueTaskSourceCore<int> _outcome;
+        private ValueTask<int> _read;
+        private Memory<byte> _destination;
+
+        public IdleProbe(UpstreamConnection connection)
+        {
+            _connection = connection;
+            _readDone = ReadDone;
+        }
+
+        public void Arm()
+        {
+            _outcome.Reset();
+            try { _read = _connection.Stream.ReadAsync(_byte); }
+            catch (Exception e) { _read = ValueTask.FromException<int>(e); }
+            if (_read.IsCompleted) ReadDone();
+            else _read.GetAwaiter().UnsafeOnCompleted(_readDone);
+        }
+
+        /// <summary>The response's first read: its byte lands in <paramref name="destination"/>.</summary>
+        public ValueTask<int> Consume(Memory<byte> destination)
+        {
+            _destination = destination;
+            return new ValueTask<int>(this, _outcome.Version);
+        }
+
+        private void ReadDone()
+        {
+            var read = _read;
+            _read = default;
+            int n;
+            try { n = read.GetAwaiter().GetResult(); }
+            catch (Exception)
+            {
+                // Whatever broke it (reset, TLS alert, our own Dispose), the connection is done.
+                n = -1;
+            }
+            _connection.HeardWhileArmed();
+            _outcome.SetResult(n);
+        }
+
+        public int GetResult(short token)
+        {
+            int n = _outcome.GetResult(token);
+            var destination = _destination;
+            _destination = default;
+            if (n < 0) throw new IOException("the connection to the server broke");
+            if (n > 0) destination.Span[0] = _byte[0];
+            return n;
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _outcome.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _outcome.OnCompleted(continuation, state, token, flags);
     }
 }

@@ -31,7 +31,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     private readonly ILoggerFactory _accessLogs;
 
     public SessionHarness(ScriptedUpstream upstream, ProxyTimeouts? timeouts = null, TestCa? ca = null,
-        Action<ProxySection>? frontend = null, Action<ProxySection>? backend = null, int? serverPort = null)
+        Action<ProxySection>? frontend = null, Action<ProxySection>? backend = null, int? serverPort = null, bool accessLog = true)
     {
         Upstream = upstream;
         Timeouts = timeouts ?? new ProxyTimeouts { Client = 5000, Server = 5000, Connect = 5000 };
@@ -63,7 +63,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         Frontend = new Frontend(fe, new Routing(fe, n => n == "be" ? Backend : null), runtime: null!);
         _process = new ProcessContext(new ListLogger(Warnings), maxConn: 1000);
         _accessLogs = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(AccessLines)));
-        Context = new ProxyContext(_process, AccessLog.To(_accessLogs, fe.Name));
+        Context = new ProxyContext(_process, accessLog ? AccessLog.To(_accessLogs, fe.Name) : AccessLog.None);
         Timer = new SessionTimer(Clock, now => Server.Pool.Purge(now));
 
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
