@@ -62,7 +62,14 @@ public sealed partial class IntakeSet : IAsyncDisposable
         }
     }
 
-    /// <summary>One port free on every 127.0.0.x wanted, the intakes listening on it.</summary>
+    /// <summary>
+    /// One port free on every 127.0.0.x wanted, the intakes listening on it. The port comes from the
+    /// test run's cursor (<see cref="Ports.FreeRange"/>), not from the kernel's ephemeral ports: a
+    /// stopped intake's port must not be handed to another test's intake while this relay still
+    /// checks it. With port 0 a full run once logged "no server available" twice after an intake
+    /// was stopped, which this explains (the kernel gave the freed port to another test's intake on
+    /// 127.0.0.2; the server came back UP on it and went DOWN again when that test stopped it).
+    /// </summary>
     private static (int Port, TestIntake?[] Intakes) Listen(TestCa ca, IntakeCertificate certificate, int count)
     {
         for (int attempt = 0; ; attempt++)
@@ -70,8 +77,8 @@ public sealed partial class IntakeSet : IAsyncDisposable
             var intakes = new TestIntake?[count];
             try
             {
-                intakes[0] = new TestIntake(ca, certificate, AddressOf(0), 0);
-                for (int i = 1; i < count; i++) intakes[i] = new TestIntake(ca, certificate, AddressOf(i), intakes[0]!.Port);
+                int port = Ports.FreeRange(1);
+                for (int i = 0; i < count; i++) intakes[i] = new TestIntake(ca, certificate, AddressOf(i), port);
                 return (intakes[0]!.Port, intakes);
             }
             catch (SocketException) when (attempt < 20)
