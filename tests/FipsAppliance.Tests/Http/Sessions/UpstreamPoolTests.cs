@@ -66,6 +66,27 @@ public class UpstreamPoolTests
     }
 
     [Test]
+    public async Task An_idle_connection_let_go_is_shut_down_then_closed_by_its_armed_read()
+    {
+        using var pairs = new Pairs();
+        // Four back while the need is unknown: one kept, three let go while their reads are armed.
+        var all = await UseAndReturn(pairs, 4, now: 0);
+        var closed = all.Where(c => c.IsDisposed).ToList();
+        await Assert.That(closed.Count).IsEqualTo(3);
+        foreach (var c in closed)
+        {
+            // The server sees the end (FIN, not a reset), and the socket itself is released once the
+            // armed read has come back with EOF (not left open behind a shutdown).
+            var side = pairs.ServerSides[all.IndexOf(c)];
+            side.ReceiveTimeout = 5000;
+            await Assert.That(side.Receive(new byte[1])).IsEqualTo(0);
+            await SessionHarness.Until(() => c.Socket.SafeHandle.IsClosed, "the socket closed after its armed read ended");
+        }
+        var kept = all.Single(c => !c.IsDisposed);
+        await Assert.That(kept.Socket.SafeHandle.IsClosed).IsFalse();
+    }
+
+    [Test]
     public async Task Keeps_what_was_needed_then_halves_the_excess_each_purge_delay()
     {
         using var pairs = new Pairs();
