@@ -97,4 +97,30 @@ public class BodyRelayTests
             Wait.ServerRead, Wait.ClientWrite, new NoWaits());
         await Assert.That(result).IsEqualTo(RelayResult.InputEnded);
     }
+
+    [Test]
+    public async Task Writes_a_full_buffer_of_body_in_parts_of_at_most_a_record_and_its_end_without_waiting()
+    {
+        var pool = new RelayBufferPool();
+        // A body continuing past a whole buffer: a full 16 KiB read, then the rest (which ends the body).
+        var first = new string('a', RelayBufferPool.BufferSize);
+        var rest = new string('b', 1000);
+        var input = new Input(first, rest).Start(pool);
+        var output = new Output();
+        var result = await new BodyRelay().RelayAsync(input, output, HeadToSend.InPlace(0, 0), BodyFraming.ContentLength,
+            first.Length + rest.Length, Wait.ClientRead, Wait.ServerWrite, new NoWaits());
+        await Assert.That(result).IsEqualTo(RelayResult.Done);
+        await Assert.That(string.Concat(output.Writes)).IsEqualTo(first + rest);
+        await Assert.That(output.Writes.Max(w => w.Length)).IsLessThanOrEqualTo(BodyRelay.MaxBodyWrite);
+
+        // The body's end already buffered behind a cut write: written at once (no more input comes).
+        var body = new string('c', RelayBufferPool.BufferSize - 10);
+        input = new Input(body + "GET /next!").Start(pool);
+        output = new Output();
+        result = await new BodyRelay().RelayAsync(input, output, HeadToSend.InPlace(0, 0), BodyFraming.ContentLength,
+            body.Length, Wait.ClientRead, Wait.ServerWrite, new NoWaits());
+        await Assert.That(result).IsEqualTo(RelayResult.Done);
+        await Assert.That(string.Concat(output.Writes)).IsEqualTo(body);
+        await Assert.That(Encoding.Latin1.GetString(input.Span)).IsEqualTo("GET /next!");
+    }
 }
