@@ -167,7 +167,7 @@ make_cfg() {  # make_cfg offset file
   elif [ -f "$EXAMPLE" ]; then
     awk -v PORT_OFFSET="$1" -v INTAKE_PORT="$INTAKE_PORT" -v CA="$RUN/ca.pem" -v LOG="$LOG_TARGET" \
         -f "$HERE/derive-cfg.awk" "$EXAMPLE" > "$2"
-    CFG_ORIGIN="${EXAMPLE#"$ROOT"/}, derived by tests/Bench/derive-cfg.awk; access log: BENCH_LOG=$LOG_MODE$([ "$LOG_MODE" = sink ] && echo " (127.0.0.1:$LOG_PORT, bound and never read: both relays send every line)")"
+    CFG_ORIGIN="${EXAMPLE#"$ROOT"/}, derived by tests/Bench/derive-cfg.awk; access log: BENCH_LOG=$LOG_MODE$([ "$LOG_MODE" != sink ] || echo " (127.0.0.1:$LOG_PORT, bound and never read: both relays send every line)")"
   else
     fill "$HERE/relay.cfg.in" "$2" "$1"
     CFG_ORIGIN="tests/Bench/relay.cfg.in (the shipped example is not in this tree yet)"
