@@ -34,6 +34,7 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
         new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Dictionary<string, LogDestination[]> _byFrontend;
     private readonly LogSink[] _sinks;
+    private readonly SinkDropReports _sinkReports;
     private readonly IZLoggerFormatter _formatter;
     private readonly ILogger _log;
     private readonly byte[] _tag;
@@ -42,7 +43,6 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     private long _queueDropped, _queueReported;
     private long _failed, _failedReported;
     private long _lastFailureReport;
-    private readonly Dictionary<LogSink, (long Reported, long At)> _sinkReports = [];
     private long _lastQueueReport = long.MinValue / 2;   // half: "now - it" must not overflow
 
     public AccessLogProcessor(Dictionary<string, LogDestination[]> byFrontend, IZLoggerFormatter formatter, string tag, ILogger log)
@@ -52,6 +52,7 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
         _formatter = formatter;
         _tag = Encoding.UTF8.GetBytes(tag);
         _log = log;
+        _sinkReports = new SinkDropReports(log);
         _writer = StartWriter();
     }
 
@@ -183,19 +184,10 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
             _failedReported = failed;
             _lastFailureReport = now;
         }
-        foreach (var destinations in _byFrontend.Values)
+        foreach (var sink in _sinks)
         {
-            foreach (var d in destinations)
-            {
-                // stdout/stderr are the process's, written by every live model: it reports them, once.
-                if (d.Sink is StreamSink) continue;
-                long dropped = d.Sink.Dropped;
-                _sinkReports.TryGetValue(d.Sink, out var last);
-                if (dropped <= last.Reported) continue;
-                if (!force && last.At != 0 && now - last.At < ReportEveryMilliseconds) continue;
-                LogSinkDropped(_log, d.Sink.Name, dropped - last.Reported, d.Sink.LastError ?? "");
-                _sinkReports[d.Sink] = (dropped, now);
-            }
+            // stdout/stderr are the process's, written by every live model: it reports them, once.
+            if (sink is not StreamSink) _sinkReports.Report(sink, now, force);
         }
     }
 
@@ -215,6 +207,4 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     [LoggerMessage(Level = LogLevel.Warning, Message = "Access log: {Count} more line(s) dropped, writing them failed (see the first error above).")]
     private static partial void LogWritesFailed(ILogger log, long count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "log target {Target}: {Count} access line(s) dropped: {Reason}.")]
-    private static partial void LogSinkDropped(ILogger log, string target, long count, string reason);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Logging;
 
@@ -36,6 +37,31 @@ internal abstract class LogSink : IDisposable
     }
 
     public abstract void Dispose();
+}
+
+/// <summary>
+/// Says what log sinks dropped since it was last said: at once the first time, then at most once a
+/// minute per sink. One for each model's own targets (AccessLogProcessor), one for the process's
+/// stdout and stderr (ProcessContext), which every live model writes through. Not thread-safe:
+/// each owner calls it from one thread or under its lock.
+/// </summary>
+internal sealed partial class SinkDropReports(ILogger log)
+{
+    public const long EveryMilliseconds = 60_000;
+    private readonly Dictionary<LogSink, (long Reported, long At)> _last = [];
+
+    public void Report(LogSink sink, long now, bool force)
+    {
+        long dropped = sink.Dropped;
+        _last.TryGetValue(sink, out var last);
+        if (dropped <= last.Reported) return;
+        if (!force && last.At != 0 && now - last.At < EveryMilliseconds) return;
+        LogSinkDropped(log, sink.Name, dropped - last.Reported, sink.LastError ?? "");
+        _last[sink] = (dropped, now);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "log target {Target}: {Count} access line(s) dropped: {Reason}.")]
+    private static partial void LogSinkDropped(ILogger log, string target, long count, string reason);
 }
 
 /// <summary>

@@ -12,11 +12,10 @@ namespace FipsAppliance.Runtime;
 /// model shares), %ac, accept-error reporting, and the stdout/stderr log writers. Owned by the
 /// daemon; models reach it through their <see cref="ProxyContext"/>.
 /// </summary>
-internal sealed partial class ProcessContext(ILogger log, int maxConn, Func<string, Stream>? openStream = null) : IDisposable
+internal sealed class ProcessContext(ILogger log, int maxConn, Func<string, Stream>? openStream = null) : IDisposable
 {
-    private const long ReportEveryMilliseconds = 60_000;
     private readonly Dictionary<string, StreamSink> _streams = [];
-    private readonly Dictionary<StreamSink, (long Reported, long At)> _streamReports = [];
+    private readonly SinkDropReports _streamReports = new(log);
     private long _active;
 
     public ILogger Log { get; } = log;
@@ -53,15 +52,7 @@ internal sealed partial class ProcessContext(ILogger log, int maxConn, Func<stri
         long now = Environment.TickCount64;
         lock (_streams)
         {
-            foreach (var sink in _streams.Values)
-            {
-                long dropped = sink.Dropped;
-                _streamReports.TryGetValue(sink, out var last);
-                if (dropped <= last.Reported) continue;
-                if (!force && last.At != 0 && now - last.At < ReportEveryMilliseconds) continue;
-                LogStreamDropped(Log, sink.Name, dropped - last.Reported, sink.LastError ?? "");
-                _streamReports[sink] = (dropped, now);
-            }
+            foreach (var sink in _streams.Values) _streamReports.Report(sink, now, force);
         }
     }
 
@@ -75,10 +66,6 @@ internal sealed partial class ProcessContext(ILogger log, int maxConn, Func<stri
     {
         lock (_streams) foreach (var s in _streams.Values) s.Dispose();
     }
-
-    // The words of AccessLogProcessor's report for the targets a model owns.
-    [LoggerMessage(Level = LogLevel.Warning, Message = "log target {Target}: {Count} access line(s) dropped: {Reason}.")]
-    private static partial void LogStreamDropped(ILogger log, string target, long count, string reason);
 }
 
 /// <summary>
