@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using FipsAppliance.Backends.Dns;
+using FipsAppliance.Tests.Infrastructure;
 
 namespace FipsAppliance.Tests.Backends;
 
@@ -213,12 +214,7 @@ public class DnsClientTests
     [Test]
     public async Task A_closed_port_is_refused()
     {
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
+        int port = Ports.ClosedUdp();
         var r = await Resolve([new DnsServer("gone", new IPEndPoint(IPAddress.Loopback, port))], retries: 1, timeoutMs: 2000);
         await Assert.That(r.Status).IsIn(DnsStatus.Refused, DnsStatus.Timeout);
     }

@@ -13,6 +13,14 @@ public static class Ports
         return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
+    /// <summary>A UDP port on 127.0.0.1 that nothing listens on (asked of the kernel, released at once): datagrams sent there are refused.</summary>
+    public static int ClosedUdp()
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
     /// <summary>
     /// The start of a run of <paramref name="count"/> consecutive free ports (best effort, bounded tries),
     /// below the kernel's ephemeral range (32768-60999 by default): inside it, any test's outgoing

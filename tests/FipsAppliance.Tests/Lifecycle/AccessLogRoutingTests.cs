@@ -63,7 +63,8 @@ public class AccessLogRoutingTests
         await Assert.That(warnings).IsEmpty();
     }
 
-    private static (Socket Syslog, ProxyConfig Config, CfgFixture Fixture) RawUdpSyslog()
+    /// <summary>A UDP syslog the test reads, and the access log of a frontend logging to it in `format raw`.</summary>
+    private static (Socket Syslog, AccessLog Log, CfgFixture Fixture) RawUdpSyslog()
     {
         var syslog = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         syslog.ReceiveBufferSize = 4 << 20;
@@ -71,16 +72,15 @@ public class AccessLogRoutingTests
         int port = ((IPEndPoint)syslog.LocalEndPoint!).Port;
         var f = new CfgFixture();
         var config = f.Valid(CfgFixture.Head + $"frontend fe\n    bind 127.0.0.1:1\n    log 127.0.0.1:{port} format raw local0\n    default_backend be\nbackend be\n    server s 127.0.0.1:443\n");
-        return (syslog, config, f);
+        return (syslog, AccessLog.Create(config, _ => throw new InvalidOperationException(), "test", new ListLogger(), []), f);
     }
 
     [Test]
     public async Task The_three_line_shapes_are_byte_for_byte_haproxys()
     {
-        var (syslog, config, f) = RawUdpSyslog();
+        var (syslog, log, f) = RawUdpSyslog();
         using var _ = syslog;
         using var __ = f;
-        var log = AccessLog.Create(config, _ => throw new InvalidOperationException(), "test", new ListLogger(), []);
         var at = new DateTime(2026, 11, 6, 20, 5, 8, 7, DateTimeKind.Utc);
         log.Connect("10.1.2.3", 40412, "127.0.0.1", 9804, "fe", http: true);
         log.Connect("::1", 1, "::1", 9804, "fe", http: false);
@@ -100,10 +100,9 @@ public class AccessLogRoutingTests
     [Test]
     public async Task Lines_posted_quickly_reach_a_udp_syslog_complete_in_order_one_datagram_each()
     {
-        var (syslog, config, f) = RawUdpSyslog();
+        var (syslog, log, f) = RawUdpSyslog();
         using var _ = syslog;
         using var __ = f;
-        var log = AccessLog.Create(config, _ => throw new InvalidOperationException(), "test", new ListLogger(), []);
         const int Count = 3000;
         // Read while the writer sends, at 25k lines/s (a busy relay): its batches of ~250 lines go out
         // in sendmmsg calls of up to 64, and the receive buffer holds a few batches, not all 3000.

@@ -145,12 +145,7 @@ public class LogSinkTests
     public async Task A_udp_target_that_refuses_drops_the_batch_and_pauses_a_second()
     {
         // A port nothing listens on: each datagram sent there earns an ICMP port unreachable.
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
+        int port = Ports.ClosedUdp();
         using var sink = new DatagramSink("udp", new IPEndPoint(IPAddress.Loopback, port));
         var lines = Lines(200, 100);
         foreach (var line in lines) sink.Send(line);
