@@ -115,10 +115,11 @@ internal sealed partial class Daemon
         }
         model.StartAsync().GetAwaiter().GetResult();
         WarmUpTls(model);
+        _idleTrim = new IdleMemoryTrim();
+        _idleTrim.AfterStartup();            // before the listeners accept: no request waits on it
         listeners.Commit(plan);
         _current = model;
         _retiringMonitor = new Timer(_ => CheckRetiring(), null, 250, 250);
-        _idleTrim = new IdleMemoryTrim();
 
         LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
         _phase = "Ready";
@@ -318,11 +319,13 @@ internal sealed partial class Daemon
         foreach (var (model, killed) in released) _ = ReleaseAsync(model, killed);
     }
 
-    private static async Task ReleaseAsync(ProxyRuntime model, bool killed)
+    private async Task ReleaseAsync(ProxyRuntime model, bool killed)
     {
         // Cut sessions unwind first (bounded), so their server connections are closed with the pools.
         if (killed) await model.UntilSessionsEndAsync(KillUnwindTime).ConfigureAwait(false);
         await model.DisposeAsync().ConfigureAwait(false);
+        // The retired model's buffers and connections are garbage now: trimmed once the relay is quiet.
+        _idleTrim?.BusySpellEnded();
     }
 
     // --- stop ---

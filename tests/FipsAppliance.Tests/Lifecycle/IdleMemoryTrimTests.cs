@@ -48,4 +48,38 @@ public class IdleMemoryTrimTests
         await Assert.That(f.Trims).IsEqualTo(0);
         await Assert.That(trim.Check()).IsTrue();            // the spells added up; the first quiet interval trims
     }
+
+    [Test]
+    public async Task Start_up_is_trimmed_at_once_and_a_quiet_relay_after_it_pays_nothing_more()
+    {
+        var f = new Fake();
+        using var trim = f.Trim();
+        f.Allocated += 3 * IdleMemoryTrim.BusyBytes;         // the cfg, the FIPS self-tests, the TLS warm-up
+        trim.AfterStartup();
+        await Assert.That(f.Trims).IsEqualTo(1);
+        for (int i = 0; i < 5; i++)
+        {
+            f.Allocated += IdleMemoryTrim.QuietBytes / 2;
+            await Assert.That(trim.Check()).IsFalse();
+        }
+        await Assert.That(f.Trims).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task A_reload_counts_as_a_busy_spell_but_is_trimmed_only_when_quiet()
+    {
+        var f = new Fake();
+        using var trim = f.Trim();
+        trim.AfterStartup();
+        f.Allocated += IdleMemoryTrim.BusyBytes / 8;         // a reload allocates little: not a spell by itself
+        await Assert.That(trim.Check()).IsFalse();
+        trim.BusySpellEnded();                               // the retired model was released
+        f.Allocated += 2 * IdleMemoryTrim.QuietBytes;        // traffic meanwhile: never during it
+        await Assert.That(trim.Check()).IsFalse();
+        f.Allocated += IdleMemoryTrim.QuietBytes / 2;        // quiet
+        await Assert.That(trim.Check()).IsTrue();
+        f.Allocated += IdleMemoryTrim.QuietBytes / 2;
+        await Assert.That(trim.Check()).IsFalse();
+        await Assert.That(f.Trims).IsEqualTo(2);
+    }
 }
