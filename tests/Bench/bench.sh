@@ -228,6 +228,9 @@ status_kb() {  # sum of a /proc/<pid>/status field (VmHWM, VmRSS) over the tree,
   done
   echo "$total"
 }
+rss_split() {  # "anon / file" MB of the tree: private memory apart from the binary's and libraries' mapped pages
+  awk -v a="$(status_kb "$1" RssAnon)" -v f="$(status_kb "$1" RssFile)" 'BEGIN { printf "%.1f / %.1f", a / 1024, f / 1024 }'
+}
 ctx_switches() {  # voluntary + involuntary context switches, summed over every thread of the tree
   local total=0 p v
   for p in $(proc_tree "$1"); do
@@ -372,7 +375,7 @@ done
 T_SHAPES=$(( $(date +%s) - T0 ))
 
 # --- part 2: one relay process each, kept across many short runs ----------------------------
-declare -A LONG_PID=() IDLE_RSS0=() IDLE_CPU0=() IDLE_THR0=() IDLE_FDS0=() IDLE_RSS1=() IDLE_CPU1=() IDLE_FDS1=() IDLE_THR1=()
+declare -A LONG_PID=() IDLE_SPLIT0=() IDLE_SPLIT1=() IDLE_RSS0=() IDLE_CPU0=() IDLE_THR0=() IDLE_FDS0=() IDLE_RSS1=() IDLE_CPU1=() IDLE_FDS1=() IDLE_THR1=()
 T1=$(date +%s)
 if [ "$LONG_RUNS" -gt 0 ] || [ "$IDLE" -gt 0 ]; then
   start_nginx auto
@@ -395,6 +398,7 @@ if [ "$LONG_RUNS" -gt 0 ] || [ "$IDLE" -gt 0 ]; then
     pid=${LONG_PID[$relay]}
     IDLE_CPU0[$relay]=$(awk -v t=$(( $(cpu_ticks "$pid") - ${c0[$relay]} )) -v h="$TCK" 'BEGIN { printf "%.2f", t / h }')
     IDLE_RSS0[$relay]=$(awk -v k="$(status_kb "$pid" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
+    IDLE_SPLIT0[$relay]=$(rss_split "$pid")
     IDLE_THR0[$relay]=$(threads_of "$pid"); IDLE_FDS0[$relay]=$(fds_of "$pid")
   done
   for ((run = 1; run <= LONG_RUNS; run++)); do
@@ -417,6 +421,7 @@ if [ "$LONG_RUNS" -gt 0 ] || [ "$IDLE" -gt 0 ]; then
     pid=${LONG_PID[$relay]}
     IDLE_CPU1[$relay]=$(awk -v t=$(( $(cpu_ticks "$pid") - ${c0[$relay]} )) -v h="$TCK" 'BEGIN { printf "%.2f", t / h }')
     IDLE_RSS1[$relay]=$(awk -v k="$(status_kb "$pid" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
+    IDLE_SPLIT1[$relay]=$(rss_split "$pid")
     IDLE_THR1[$relay]=$(threads_of "$pid"); IDLE_FDS1[$relay]=$(fds_of "$pid")
     stop_pid "$pid"
   done
@@ -531,9 +536,11 @@ REPORT="$RUN/report.md"
   echo "| metric | ours | haproxy | ratio |"
   echo "|---|---|---|---|"
   echo "| RSS MB, fresh, after ${IDLE} s idle | ${IDLE_RSS0[ours]:-n/a} | ${IDLE_RSS0[haproxy]:-n/a} | $(ratio "${IDLE_RSS0[ours]:-n/a}" "${IDLE_RSS0[haproxy]:-n/a}") |"
+  echo "| of which anonymous / file-backed MB (file: the binary, libcrypto, the FIPS module, libc) | ${IDLE_SPLIT0[ours]:-n/a} | ${IDLE_SPLIT0[haproxy]:-n/a} |  |"
   echo "| CPU s over ${IDLE} s idle, fresh | ${IDLE_CPU0[ours]:-n/a} | ${IDLE_CPU0[haproxy]:-n/a} |  |"
   echo "| threads / fds, fresh | ${IDLE_THR0[ours]:-n/a} / ${IDLE_FDS0[ours]:-n/a} | ${IDLE_THR0[haproxy]:-n/a} / ${IDLE_FDS0[haproxy]:-n/a} |  |"
   echo "| RSS MB after the runs + ${IDLE} s idle | ${IDLE_RSS1[ours]:-n/a} | ${IDLE_RSS1[haproxy]:-n/a} | $(ratio "${IDLE_RSS1[ours]:-n/a}" "${IDLE_RSS1[haproxy]:-n/a}") |"
+  echo "| of which anonymous / file-backed MB | ${IDLE_SPLIT1[ours]:-n/a} | ${IDLE_SPLIT1[haproxy]:-n/a} |  |"
   echo "| CPU s over ${IDLE} s idle after the runs | ${IDLE_CPU1[ours]:-n/a} | ${IDLE_CPU1[haproxy]:-n/a} |  |"
   echo "| threads / fds after the runs + idle | ${IDLE_THR1[ours]:-n/a} / ${IDLE_FDS1[ours]:-n/a} | ${IDLE_THR1[haproxy]:-n/a} / ${IDLE_FDS1[haproxy]:-n/a} |  |"
   echo
