@@ -55,17 +55,20 @@ internal sealed class IdleMemoryTrim : IDisposable
     /// burst of new connections allocates again (every handshake checks a certificate chain) and
     /// can fill the region anew; the timer's trim after the next quiet interval handles that.
     /// </summary>
-    public void AfterStartup()
-    {
-        _trim();
-        _lastTrim = _lastSeen = _allocated();
-    }
+    public void AfterStartup() => TrimAndRestart();
 
     /// <summary>
     /// A busy spell that allocated little but left memory behind (a reload: a whole model built,
     /// another one released): the next quiet interval trims, as after traffic.
     /// </summary>
-    public void BusySpellEnded() => Interlocked.Exchange(ref _lastTrim, _allocated() - BusyBytes);
+    public void BusySpellEnded() => Volatile.Write(ref _lastTrim, _allocated() - BusyBytes);
+
+    /// <summary>Trims, and counts the next busy spell from here.</summary>
+    private void TrimAndRestart()
+    {
+        _trim();
+        _lastTrim = _lastSeen = _allocated();
+    }
 
     private static void TrimNow()
     {
@@ -83,8 +86,7 @@ internal sealed class IdleMemoryTrim : IDisposable
             bool quiet = now - _lastSeen < QuietBytes;
             _lastSeen = now;
             if (!quiet || now - Volatile.Read(ref _lastTrim) < BusyBytes) return false;
-            _trim();
-            _lastTrim = _lastSeen = _allocated();
+            TrimAndRestart();
             return true;
         }
         finally
