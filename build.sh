@@ -76,6 +76,11 @@ fetch_debian_openssl_tarball() {
 fips_module() {
   local tarball=${FIPS_OPENSSL_TARBALL:-}
   mkdir -p "$FIPS_CACHE"
+  # The cache is per user, not per checkout: two builds at once (a clean-clone CI run beside a
+  # work tree's build) would unpack and make into the same directory. The second one waits.
+  local lock
+  exec {lock}>"$FIPS_CACHE/.lock"
+  flock "$lock"
   if [ -z "$tarball" ]; then
     tarball=$(ls -1 "$FIPS_CACHE"/apt-src/openssl_*.orig.tar.gz 2>/dev/null | sort -V | tail -n1 || true)
     [ -n "$tarball" ] || tarball=$(fetch_debian_openssl_tarball)
@@ -95,6 +100,7 @@ fips_module() {
     cp "$src/providers/fips.so" "$built.tmp" && mv "$built.tmp" "$built"
     rm -rf "$src"
   fi
+  exec {lock}>&-
   mkdir -p "$EMBEDDED/lib/ossl-modules" "$EMBEDDED/ssl"
   if ! cmp -s "$built" "$EMBEDDED/lib/ossl-modules/fips.so"; then
     install -m 0644 "$built" "$EMBEDDED/lib/ossl-modules/fips.so"
