@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using FipsAppliance.Fips;
+using FipsAppliance.Upstream;
 
 namespace FipsAppliance.Lifecycle;
 
@@ -17,10 +18,12 @@ namespace FipsAppliance.Lifecycle;
 /// certificate; the client uses a real server's protocols and suites. (A client-only variant that
 /// hangs up after the ClientHello cost 1-4 ms and saved nothing: the cost is past that point.)
 /// Failure only costs the warm-up: the daemon starts anyway.
+/// The warm-up's client connection also tells whether <see cref="TlsBufferRelease"/> reaches the
+/// SSL object on this runtime, so a .NET that moved it is said once at start, not found in a heap.
 /// </summary>
 internal static class TlsWarmUp
 {
-    public static async Task<TimeSpan> RunAsync(TlsPolicy? policy, TimeSpan timeout)
+    public static async Task<(TimeSpan Took, bool BuffersReleased)> RunAsync(TlsPolicy? policy, TimeSpan timeout)
     {
         var started = Stopwatch.GetTimestamp();
         using var cts = new CancellationTokenSource(timeout);
@@ -54,6 +57,6 @@ internal static class TlsWarmUp
             RemoteCertificateValidationCallback = (_, _, _, _) => true,
         }, cts.Token);
         await Task.WhenAll(serverSide, clientSide);
-        return Stopwatch.GetElapsedTime(started);
+        return (Stopwatch.GetElapsedTime(started), TlsBufferRelease.Apply(clientStream));
     }
 }

@@ -172,8 +172,9 @@ internal sealed partial class Daemon
     {
         try
         {
-            var took = TlsWarmUp.RunAsync(model.FirstTlsPolicy, TimeSpan.FromSeconds(3)).GetAwaiter().GetResult();
+            var (took, buffersReleased) = TlsWarmUp.RunAsync(model.FirstTlsPolicy, TimeSpan.FromSeconds(3)).GetAwaiter().GetResult();
             LogWarmedUp(_log, (long)took.TotalMilliseconds);
+            if (!buffersReleased) LogBuffersKept(_log);
         }
         catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException
                                    or System.Net.Sockets.SocketException or OperationCanceledException
@@ -414,6 +415,9 @@ internal sealed partial class Daemon
 
     [LoggerMessage(Level = LogLevel.Information, Message = "TLS warm-up handshake done in {Milliseconds}ms.")]
     private static partial void LogWarmedUp(ILogger log, long milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "OpenSSL's record buffers cannot be released on this .NET runtime (SslStream's SSL object was not found): each server connection keeps about 34 KiB while idle.")]
+    private static partial void LogBuffersKept(ILogger log);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "TLS warm-up handshake failed ({Reason}); the first connection to a server pays for it.")]
     private static partial void LogWarmUpFailed(ILogger log, string reason);

@@ -125,6 +125,7 @@ internal static partial class Connector
         try
         {
             await stream.AuthenticateAsClientAsync(policy.Options, timeout.Token);
+            TlsBufferRelease.Apply(stream);
             Interlocked.Increment(ref server.Counters.TlsHandshakes);
             return new(new UpstreamConnection(server, socket, stream), ConnectError.None, null);
         }

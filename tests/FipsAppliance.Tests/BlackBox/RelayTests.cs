@@ -216,6 +216,19 @@ public class RelayTests(ShippedEnvironment env)
         await Assert.That(csvText).Contains("datadog-metrics,");
     }
 
+    /// <summary>
+    /// The published binary reaches OpenSSL's SSL object behind SslStream (a private field, kept
+    /// through trimming by a constant GetField) to let idle intake connections give back their
+    /// record buffers; the warm-up's handshake says at start if it cannot.
+    /// </summary>
+    [Test]
+    public async Task Releases_openssl_record_buffers_of_server_connections()
+    {
+        var relay = await env.RelayAsync(Relay.Ours);
+        await Assert.That(relay.Output).Contains("TLS warm-up handshake done");
+        await Assert.That(relay.Output).DoesNotContain("record buffers cannot be released");
+    }
+
     internal static HttpClient NewHttpClient() => new(new SocketsHttpHandler
     {
         UseProxy = false,
