@@ -55,6 +55,9 @@ internal sealed class ClientConnection : HttpInput, IHttpOutput
         }
     }
 
+    /// <summary>Bytes were written since the last <see cref="TakeBytesSent"/>: the request's answer has begun.</summary>
+    public bool HasSent => _bytesSent != 0;
+
     public long TakeBytesSent()
     {
         long n = _bytesSent;

@@ -186,11 +186,23 @@ internal sealed partial class HttpSession : TimedSession, IWaits
         }
         catch (Exception)
         {
-            // A bug: the request in progress still gets its line, then ProxyRuntime logs the crash.
+            // A bug. As HAProxy answers its internal errors, the request in progress gets a 500
+            // when no byte of a response has gone to the client yet, and a reset when some have
+            // (a cut response must never look complete); then its line, then ProxyRuntime logs
+            // the crash. Whatever fails on the way out is dropped: the first exception is the bug.
             if (_inRequest)
             {
-                _outcome.Fail(TerminationCause.Internal, TerminationPhase.Data);
-                Report();
+                try
+                {
+                    if (_client.HasSent)
+                    {
+                        _outcome.Fail(TerminationCause.Internal, TerminationPhase.Data);
+                        _client.Reset();
+                        Report();
+                    }
+                    else await FailAsync(TerminationCause.Internal, TerminationPhase.Data, 500, HttpErrorPages.InternalServerError500Close);
+                }
+                catch (Exception) { }
             }
             throw;
         }

@@ -61,7 +61,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         frontend?.Invoke(fe);
         // No ProxyRuntime: the session uses its frontend's config, routing and counters only.
         Frontend = new Frontend(fe, new Routing(fe, n => n == "be" ? Backend : null), runtime: null!);
-        _process = new ProcessContext(new ListLogger(Warnings), maxConn: 1000);
+        _process = new ProcessContext(new ListLogger(Warnings, line => FailLogging?.Invoke(line) == true), maxConn: 1000);
         _accessLogs = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(AccessLines)));
         Context = new ProxyContext(_process, accessLog ? AccessLog.To(_accessLogs, fe.Name) : AccessLog.None);
         Timer = new SessionTimer(Clock, now => Server.Pool.Purge(now));
@@ -84,6 +84,21 @@ internal sealed class SessionHarness : IAsyncDisposable
     public int Port { get; }
     public ConcurrentQueue<string> AccessLines { get; } = new();
     public ConcurrentQueue<string> Warnings { get; } = new();
+    private readonly ConcurrentQueue<Exception> _crashes = new();
+
+    /// <summary>A session's warning for which this is true throws from the logger: a bug inside a session, on purpose.</summary>
+    public Func<string, bool>? FailLogging { get; set; }
+
+    /// <summary>
+    /// The exceptions sessions ended with (ProxyRuntime logs them), taken by a test that caused
+    /// them on purpose; any left at dispose fail the test.
+    /// </summary>
+    public Exception[] TakeCrashes()
+    {
+        var all = new List<Exception>();
+        while (_crashes.TryDequeue(out var e)) all.Add(e);
+        return [.. all];
+    }
     internal IReadOnlyCollection<HttpSession> Sessions => _sessions;
     /// <summary>The session of the first connection.</summary>
     internal HttpSession Session => _sessions.TryPeek(out var s) ? s : throw new InvalidOperationException("no session yet");
@@ -109,6 +124,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     private async Task RunAsync(HttpSession session)
     {
         try { await session.RunAsync(); }
+        catch (Exception e) { _crashes.Enqueue(e); }
         finally
         {
             Frontend.Counters.SessionClosed();
@@ -154,6 +170,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         _accessLogs.Dispose();
         _process.Dispose();
         _dir.Dispose();
+        if (TakeCrashes() is { Length: > 0 } crashes) throw new AggregateException("sessions crashed", crashes);
     }
 
     private sealed class ListLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
@@ -162,11 +179,15 @@ internal sealed class SessionHarness : IAsyncDisposable
         public void Dispose() { }
     }
 
-    private sealed class ListLogger(ConcurrentQueue<string> lines) : ILogger
+    private sealed class ListLogger(ConcurrentQueue<string> lines, Func<string, bool>? fail = null) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
         public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue(formatter(state, exception));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var line = formatter(state, exception);
+            lines.Enqueue(line);
+            if (fail?.Invoke(line) == true) throw new InvalidOperationException("test: the logger failed on: " + line);
+        }
     }
 }
