@@ -103,9 +103,8 @@ internal static unsafe partial class LibSsl
     public static bool SetMaxProto(nint ctx, int version) => SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, version, 0) == 1;
     public static int GetMinProto(nint ctx) => (int)SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, 0);
     public static int GetMaxProto(nint ctx) => (int)SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MAX_PROTO_VERSION, 0, 0);
-    /// <summary>SSL_set_mode (a macro over SSL_ctrl): adds the bits, returns the mode now in force.</summary>
+    /// <summary>SSL_set_mode (a macro over SSL_ctrl): adds the bits (none: only reads), returns the mode now in force.</summary>
     public static long SetMode(nint ssl, long mode) => SSL_ctrl(ssl, SSL_CTRL_MODE, (nint)mode, 0);
-    public static long GetMode(nint ssl) => SSL_ctrl(ssl, SSL_CTRL_MODE, 0, 0);
     public static int NegotiatedGroup(nint ssl) => (int)SSL_ctrl(ssl, SSL_CTRL_GET_NEGOTIATED_GROUP, 0, 0);
 
     public static bool SetSni(nint ssl, string name)
