@@ -178,22 +178,33 @@ internal sealed partial class HttpSession
         if (o.Backend is { } b) Count(b.Counters, in o, toServer, fromServer);
         if (o.Server is { } s) Count(s.Counters, in o, toServer, fromServer);
 
-        if (!LogEnabled || (_frontend.Config.Options.DontLogNull && fromClient == 0)) return;
+        var options = _frontend.Config.Options;
+        if (!(options.HttpLog || options.TcpLog) || !_context.AccessLog.Enabled || (options.DontLogNull && fromClient == 0)) return;
         long now = Stopwatch.GetTimestamp();
         bool local = o.Cause == TerminationCause.Local;
         // HAProxy's timers (section 8.4): -1 for a step never reached; a reused connection has Tc 0.
-        _context.AccessLog.Http(_client.Address, _client.Port, o.Received, _frontend.Name,
-            local ? _frontend.Name : o.Backend?.Name ?? _frontend.Name,
-            local ? "<STATS>" : o.Server?.Name ?? "<NOSRV>",
+        string backend = local ? _frontend.Name : o.Backend?.Name ?? _frontend.Name;
+        string server = local ? "<STATS>" : o.Server?.Name ?? "<NOSRV>";
+        long tw = local || o.Backend is not null ? 0 : -1;
+        long tc = local ? 0 : o.Connected == 0 ? -1 : o.Reused ? 0 : Ms(o.Connected - o.ConnectStart);
+        long bc = o.Backend is null ? 0 : Volatile.Read(ref o.Backend.Counters.CurrentSessions);
+        long sc = o.Server is null ? 0 : Volatile.Read(ref o.Server.Counters.CurrentSessions);
+        if (options.TcpLog)
+        {
+            // `option tcplog` on an HTTP frontend: HAProxy writes its tcplog line per stream, which
+            // in HTTP mode is per request.
+            _context.AccessLog.Tcp(_client.Address, _client.Port, o.Received, _frontend.Name, backend, server,
+                tw, tc, Ms(now - o.Start), toClient, o.TcpTerminationState,
+                _context.ActiveConnections, Volatile.Read(ref f.CurrentSessions), bc, sc, o.Retries);
+            return;
+        }
+        _context.AccessLog.Http(_client.Address, _client.Port, o.Received, _frontend.Name, backend, server,
             o.HeadDone == 0 ? -1 : Ms(o.HeadDone - o.Start),
-            local || o.Backend is not null ? 0 : -1,
-            local ? 0 : o.Connected == 0 ? -1 : o.Reused ? 0 : Ms(o.Connected - o.ConnectStart),
+            tw, tc,
             local ? 0 : o.ResponseHead == 0 || o.Connected == 0 ? -1 : Ms(o.ResponseHead - o.Connected),
             Ms(now - o.Start),
             o.Status, toClient, o.TerminationState,
-            _context.ActiveConnections, Volatile.Read(ref f.CurrentSessions),
-            o.Backend is null ? 0 : Volatile.Read(ref o.Backend.Counters.CurrentSessions),
-            o.Server is null ? 0 : Volatile.Read(ref o.Server.Counters.CurrentSessions),
+            _context.ActiveConnections, Volatile.Read(ref f.CurrentSessions), bc, sc,
             o.Retries, o.RequestLine ?? "<BADREQ>");
     }
 

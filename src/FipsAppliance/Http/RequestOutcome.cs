@@ -89,20 +89,24 @@ internal struct RequestOutcome
     /// <summary>`%tsc`: cause, phase, and the two cookie characters, which are always "--" here.</summary>
     public readonly string TerminationState => Codes[Index((byte)Cause) * 8 + PhaseIndex((byte)Phase)];
 
+    /// <summary>Its first two characters, tcplog's <c>%ts</c> (`option tcplog` on an HTTP frontend).</summary>
+    public readonly string TcpTerminationState => ShortCodes[Index((byte)Cause) * 8 + PhaseIndex((byte)Phase)];
+
     private static readonly byte[] Causes = "-CSPLRIKcs"u8.ToArray();
     private static readonly byte[] Phases = "-RCHD"u8.ToArray();
     // After the tables it is built from (static fields initialise in order).
-    private static readonly string[] Codes = BuildCodes();
+    private static readonly string[] Codes = BuildCodes("--");
+    private static readonly string[] ShortCodes = BuildCodes("");
 
     private static int Index(byte c) => Math.Max(0, Array.IndexOf(Causes, c));
     private static int PhaseIndex(byte p) => Math.Max(0, Array.IndexOf(Phases, p));
 
-    private static string[] BuildCodes()
+    private static string[] BuildCodes(string suffix)
     {
         var codes = new string[Causes.Length * 8];
         for (int c = 0; c < Causes.Length; c++)
             for (int p = 0; p < Phases.Length; p++)
-                codes[c * 8 + p] = $"{(char)Causes[c]}{(char)Phases[p]}--";
+                codes[c * 8 + p] = $"{(char)Causes[c]}{(char)Phases[p]}{suffix}";
         return codes;
     }
 }

@@ -84,6 +84,51 @@ public class LogTargetTests(ShippedEnvironment env)
         await Assert.That(ports[1]).IsEqualTo(ports[0]).Because(string.Join("", lines));   // both from the one connection
     }
 
+    [Test]
+    [Arguments(Relay.Ours, "datadog-fips-proxy")]
+    [Arguments(Relay.HaProxy, "haproxy")]
+    public async Task Option_tcplog_on_an_http_frontend_logs_a_tcplog_line_per_request(Relay which, string tag)
+    {
+        // A cfg carried over from a TCP setup: `option tcplog` for every proxy, HTTP ones included.
+        using var syslog = UdpSyslog(out int port);
+        await using var relay = await StartLoggingToAsync(which, port,
+            cfg => cfg.Replace("    option dontlognull\n", "    option dontlognull\n    option tcplog\n", StringComparison.Ordinal));
+        await DrainAsync(syslog);
+
+        await using (var c = await RawHttp.ConnectAsync(relay.MetricsPort))
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                var id = Payloads.NewTestId();
+                await c.SendAsync($"GET /api/v2/series?{id} HTTP/1.1\r\nHost: metrics.agent.ddog-gov.com\r\n{TestIntake.TestIdHeader}: {id}\r\n\r\n");
+                await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
+            }
+        }
+        var lines = new List<string>();
+        var buffer = new byte[65536];
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
+        {
+            try
+            {
+                while (true)
+                {
+                    int n = await syslog.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+                    lines.Add(Encoding.UTF8.GetString(buffer, 0, n));
+                }
+            }
+            catch (OperationCanceledException) { }
+        }
+        // %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq: no request line, no status.
+        var line = new Regex(
+            $@"^<134>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d {tag}\[{relay.Process.Pid}\]: " +
+            $@"127\.0\.0\.1:(\d+) \[\d\d/\w{{3}}/\d{{4}}:\d\d:\d\d:\d\d\.\d{{3}}\] metrics-forwarder datadog-metrics/mothership\d " +
+            $@"\d+/\d+/\d+ \d+ -- \d+/\d+/\d+/\d+/\d+ 0/0\n$");
+        await Assert.That(lines.Count).IsEqualTo(2).Because(string.Join("", lines));
+        var ports = lines.Select(l => line.Match(l)).Select(m => m.Success ? m.Groups[2].Value : "no match").ToList();
+        await Assert.That(ports[0]).IsNotEqualTo("no match").Because(lines[0]);
+        await Assert.That(ports[1]).IsEqualTo(ports[0]).Because(string.Join("", lines));   // a line per request of the one connection
+    }
+
     /// <summary>A UDP socket on a free loopback port, standing in for a syslog daemon.</summary>
     private static Socket UdpSyslog(out int port)
     {
