@@ -28,22 +28,24 @@ internal sealed class IdleMemoryTrim : IDisposable
     /// </summary>
     internal const long QuietBytes = 256 << 10;
 
-    private readonly Timer? _timer;
+    private readonly ITimer? _timer;
     private readonly Func<long> _allocated;
     private readonly Action _trim;
     private long _lastSeen;
     private long _lastTrim;
     private int _running;
 
-    public IdleMemoryTrim() : this(() => GC.GetTotalAllocatedBytes(precise: false), TrimNow, startTimer: true) { }
+    /// <param name="time">Where its timer runs: the daemon's <see cref="Runtime.TimerThread"/>.</param>
+    public IdleMemoryTrim(TimeProvider time) : this(() => GC.GetTotalAllocatedBytes(precise: false), TrimNow, time) { }
 
     /// <summary>Tests: their own allocation counter and trim, and <see cref="Check"/> called by hand.</summary>
-    internal IdleMemoryTrim(Func<long> allocated, Action trim, bool startTimer)
+    internal IdleMemoryTrim(Func<long> allocated, Action trim, TimeProvider? time)
     {
         _allocated = allocated;
         _trim = trim;
         _lastSeen = _lastTrim = allocated();
-        if (startTimer) _timer = new Timer(_ => Check(), null, CheckMilliseconds, CheckMilliseconds);
+        var interval = TimeSpan.FromMilliseconds(CheckMilliseconds);
+        _timer = time?.CreateTimer(_ => Check(), null, interval, interval);
     }
 
     /// <summary>

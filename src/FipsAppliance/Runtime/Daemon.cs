@@ -51,7 +51,9 @@ internal sealed partial class Daemon
     private SystemdNotifier? _notifier;
     private Watchdog? _watchdog;
     private IdleMemoryTrim? _idleTrim;
-    private Timer? _retiringMonitor;
+    private ITimer? _retiringMonitor;
+    /// <summary>Every periodic callback of the process and its models runs here, not on the thread pool.</summary>
+    private readonly TimerThread _timers = new();
     private ulong _fdLimit;
     private int _generation;
     private volatile string _phase = "Starting";
@@ -115,11 +117,11 @@ internal sealed partial class Daemon
         }
         model.StartAsync().GetAwaiter().GetResult();
         WarmUpTls(model);
-        _idleTrim = new IdleMemoryTrim();
+        _idleTrim = new IdleMemoryTrim(_timers);
         _idleTrim.AfterStartup();            // before the listeners accept: no request waits on it
         listeners.Commit(plan);
         _current = model;
-        _retiringMonitor = new Timer(_ => CheckRetiring(), null, 250, 250);
+        _retiringMonitor = _timers.CreateTimer(_ => CheckRetiring(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
 
         LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
         _phase = "Ready";
@@ -151,7 +153,7 @@ internal sealed partial class Daemon
         ProxyRuntime model;
         try
         {
-            model = new ProxyRuntime(config, _process, _fips.WithGlobal(config.Global), budget.MaxConn, ++_generation, warnings);
+            model = new ProxyRuntime(config, _process, _fips.WithGlobal(config.Global), budget.MaxConn, ++_generation, _timers, warnings);
         }
         catch (TlsPolicyException e)
         {
@@ -360,6 +362,7 @@ internal sealed partial class Daemon
         _idleTrim?.Dispose();
         _watchdog?.Dispose();
         Task.WhenAll(all.Select(m => m.DisposeAsync().AsTask())).Wait(TimeSpan.FromSeconds(3));
+        _timers.Dispose();
         _process.FlushStreams(TimeSpan.FromSeconds(2));
         _process.ReportStreamDrops(force: true);
         if (cut > 0) LogStoppedCut(_log, cut, hardStop / 1000);

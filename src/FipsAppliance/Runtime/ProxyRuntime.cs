@@ -43,7 +43,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         public TimedSession Session { get; } = session;
     }
 
-    public ProxyRuntime(ProxyConfig config, ProcessContext process, FipsReport fips, int maxConn, int generation, List<string>? warnings = null)
+    public ProxyRuntime(ProxyConfig config, ProcessContext process, FipsReport fips, int maxConn, int generation, TimeProvider timers, List<string>? warnings = null)
     {
         Config = config;
         Generation = generation;
@@ -69,8 +69,8 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         }
         foreach (var r in config.Resolvers) _resolvers.Add(new ResolversRuntime(r, process.Log));
         InitAddr.Assign(_backends, _resolvers, process.Log);
-        _checks = new HealthChecks(_backends, config.Global, tls);
-        _timer = new SessionTimer(TimeProvider.System, PurgeIdleConnections);
+        _checks = new HealthChecks(_backends, config.Global, tls, timers);
+        _timer = new SessionTimer(timers, PurgeIdleConnections);
         // Last: the access log opens sockets and a writer task, which a TLS policy or an init-addr
         // refused above would leak.
         _context = new ProxyContext(process, AccessLog.Create(config, process.Stream, config.Global.LogTag ?? AccessLog.DefaultTag, process.Log, warnings ?? []))

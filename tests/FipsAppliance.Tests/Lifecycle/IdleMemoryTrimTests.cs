@@ -12,7 +12,7 @@ public class IdleMemoryTrimTests
     {
         public long Allocated;
         public int Trims;
-        public IdleMemoryTrim Trim() => new(() => Allocated, () => Trims++, startTimer: false);
+        public IdleMemoryTrim Trim() => new(() => Allocated, () => Trims++, time: null);
     }
 
     [Test]

@@ -13,13 +13,14 @@ internal sealed class CheckScheduler : IDisposable
     // Entries are (check, due); a check rescheduled before its entry comes up leaves a stale entry,
     // recognised by a due time that is no longer the check's, and dropped when it surfaces.
     private readonly PriorityQueue<HealthCheck, long> _queue = new();
-    private readonly Timer _timer;
+    private readonly ITimer _timer;
     private long _armedFor = long.MaxValue;
     private bool _stopped;
 
-    public CheckScheduler()
+    /// <param name="time">Where the timer runs: the daemon's <see cref="Runtime.TimerThread"/>; tests the system's.</param>
+    public CheckScheduler(TimeProvider? time = null)
     {
-        _timer = new Timer(static s => ((CheckScheduler)s!).Tick(), this, Timeout.Infinite, Timeout.Infinite);
+        _timer = (time ?? TimeProvider.System).CreateTimer(static s => ((CheckScheduler)s!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>(Re)schedules <paramref name="check"/> at <paramref name="dueTicks"/> (Environment.TickCount64 time).</summary>
@@ -51,7 +52,7 @@ internal sealed class CheckScheduler : IDisposable
     {
         if (dueTicks >= _armedFor) return;
         _armedFor = dueTicks;
-        _timer.Change(Math.Max(0, dueTicks - Environment.TickCount64), Timeout.Infinite);
+        _timer.Change(TimeSpan.FromMilliseconds(Math.Max(0, dueTicks - Environment.TickCount64)), Timeout.InfiniteTimeSpan);
     }
 
     private void Tick()

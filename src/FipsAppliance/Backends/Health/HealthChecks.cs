@@ -14,13 +14,14 @@ internal sealed class HealthChecks : IDisposable
     private const int SpreadThresholdMs = 1000;
 
     private readonly List<HealthCheck> _checks = [];
-    private readonly CheckScheduler _scheduler = new();
+    private readonly CheckScheduler _scheduler;
     private readonly CancellationTokenSource _stop = new();
     private readonly int _spreadPercent;
     private bool _started;
 
-    public HealthChecks(IReadOnlyList<Backend> backends, GlobalSection global, TlsPolicies tls)
+    public HealthChecks(IReadOnlyList<Backend> backends, GlobalSection global, TlsPolicies tls, TimeProvider? time = null)
     {
+        _scheduler = new CheckScheduler(time);
         _spreadPercent = global.SpreadChecks;
         foreach (var backend in backends)
         {
