@@ -60,6 +60,31 @@ public class StopTests(ShippedEnvironment env)
     }
 
     [Test]
+    public async Task Hard_stop_after_cuts_a_tcp_session_and_logs_it_KD()
+    {
+        // A trace upload on the TCP port (9805) that never finishes; access lines on stdout.
+        await using var relay = await LifecycleRelay.StartAsync(env, tweak: cfg => LifecycleRelay.WithGlobal(
+            cfg.Replace("    log 127.0.0.1 local0\n", "    log stdout format raw local0\n", StringComparison.Ordinal), "hard-stop-after 2s"));
+        var traces = ShippedCfg.Products.Single(p => p.Frontend == "traces-forwarder");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, relay.PortRangeStart + traces.Offset);
+        var head = $"POST {traces.Path} HTTP/1.1\r\nHost: {traces.Host}\r\n{TestIntake.TestIdHeader}: {Payloads.NewTestId()}\r\nContent-Length: 1000000\r\n\r\n";
+        await tcp.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        await tcp.GetStream().WriteAsync(Payloads.Random(64 * 1024));
+        // The bytes went through to the intake (the session holds its server connection) before the stop.
+        await Task.Delay(500);
+
+        relay.Process.Signal(Posix.SIGTERM);
+        int exit = await relay.Process.WaitForExitAsync(TimeSpan.FromSeconds(15));
+
+        await Assert.That(exit).IsEqualTo(0);
+        await Assert.That(relay.Output).Contains("hard-stop-after 2s reached, 1 connections cut");
+        // tcplog: %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts ...; 'K': killed by the process, 'D': in the data phase.
+        await Assert.That(relay.Output).Matches(
+            @"(?m)^127\.0\.0\.1:\d+ \[.*\] traces-forwarder datadog-traces/mothership\d -?\d+/\d+/\d+ \d+ KD ");
+    }
+
+    [Test]
     public async Task An_idle_keepalive_connection_does_not_hold_the_stop()
     {
         await using var relay = await LifecycleRelay.StartAsync(env, tweak: cfg => LifecycleRelay.WithGlobal(cfg, "hard-stop-after 30s"));
