@@ -61,20 +61,7 @@ public class LogTargetTests(ShippedEnvironment env)
                 await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
             }
         }
-        var lines = new List<string>();
-        var buffer = new byte[65536];
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
-        {
-            try
-            {
-                while (true)
-                {
-                    int n = await syslog.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
-                    lines.Add(Encoding.UTF8.GetString(buffer, 0, n));
-                }
-            }
-            catch (OperationCanceledException) { }
-        }
+        var lines = await ReceiveAllAsync(syslog, TimeSpan.FromSeconds(3));
         var line = new Regex(
             $@"^<134>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d {tag}\[{relay.Process.Pid}\]: " +
             $@"Connect from 127\.0\.0\.1:(\d+) to 127\.0\.0\.1:{relay.MetricsPort} \(metrics-forwarder/HTTP\)\n$");
@@ -104,20 +91,7 @@ public class LogTargetTests(ShippedEnvironment env)
                 await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
             }
         }
-        var lines = new List<string>();
-        var buffer = new byte[65536];
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
-        {
-            try
-            {
-                while (true)
-                {
-                    int n = await syslog.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
-                    lines.Add(Encoding.UTF8.GetString(buffer, 0, n));
-                }
-            }
-            catch (OperationCanceledException) { }
-        }
+        var lines = await ReceiveAllAsync(syslog, TimeSpan.FromSeconds(3));
         // %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq: no request line, no status.
         var line = new Regex(
             $@"^<134>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d {tag}\[{relay.Process.Pid}\]: " +
@@ -147,6 +121,24 @@ public class LogTargetTests(ShippedEnvironment env)
         var buffer = new byte[65536];
         await Task.Delay(300);
         while (socket.Available > 0) await socket.ReceiveAsync(buffer, SocketFlags.None);
+    }
+
+    /// <summary>Every datagram that arrives within <paramref name="window"/>.</summary>
+    private static async Task<List<string>> ReceiveAllAsync(Socket socket, TimeSpan window)
+    {
+        var lines = new List<string>();
+        var buffer = new byte[65536];
+        using var cts = new CancellationTokenSource(window);
+        try
+        {
+            while (true)
+            {
+                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+                lines.Add(Encoding.UTF8.GetString(buffer, 0, n));
+            }
+        }
+        catch (OperationCanceledException) { }
+        return lines;
     }
 
     private static async Task<string?> ReceiveLineAsync(Socket socket, string containing, TimeSpan timeout)
