@@ -1,5 +1,6 @@
 using FipsAppliance.Configuration;
 using FipsAppliance.Stats;
+using FipsAppliance.Upstream;
 using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Backends;
@@ -17,10 +18,11 @@ internal sealed class Backend : IBackendStats
     private long _downtimeMs;
     private long _downTransitions;
 
-    public Backend(ProxySection config, ILogger log)
+    public Backend(ProxySection config, ILogger log, PoolFdThresholds? poolFds = null)
     {
         Config = config;
         Log = log;
+        PoolFds = poolFds ?? PoolFdThresholds.Unbounded();
     }
 
     public ProxySection Config { get; }
@@ -31,6 +33,8 @@ internal sealed class Backend : IBackendStats
     /// a log line and the "no server available" alert see one consistent picture. Never held across I/O.
     /// </summary>
     public object StateLock { get; } = new();
+    /// <summary>The process's descriptor thresholds, which bound its servers' idle pools (`tune.pool-*-fd-ratio`).</summary>
+    public PoolFdThresholds PoolFds { get; }
     public string Name => Config.Name;
     public ProxyMode Mode => Config.Mode;
     public BalanceAlgorithm Balance => Config.Balance;

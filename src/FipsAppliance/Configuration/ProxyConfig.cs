@@ -64,6 +64,12 @@ public sealed class GlobalSection
 
     /// <summary>`spread-checks`: 0..50, the percentage of random jitter added to every check interval.</summary>
     public int SpreadChecks { get; set; }
+
+    /// <summary>`tune.pool-low-fd-ratio`: 0..100, the percentage of usable descriptors in use from which a server keeps only its first idle connection.</summary>
+    public int PoolLowFdRatio { get; set; } = Upstream.PoolFdThresholds.DefaultLowRatio;
+
+    /// <summary>`tune.pool-high-fd-ratio`: 0..100, the percentage from which no idle connection is kept and new server connections close idle ones.</summary>
+    public int PoolHighFdRatio { get; set; } = Upstream.PoolFdThresholds.DefaultHighRatio;
 }
 
 /// <summary>One `log` line: `log <target> [len <n>] [format <f>] <facility> [<level> [<minlevel>]]`, or `log global`.</summary>

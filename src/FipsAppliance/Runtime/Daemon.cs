@@ -121,6 +121,7 @@ internal sealed partial class Daemon
         _idleTrim.AfterStartup();            // before the listeners accept: no request waits on it
         listeners.Commit(plan);
         _current = model;
+        ApplyPoolFdThresholds(model);
         _retiringMonitor = _timers.CreateTimer(_ => CheckRetiring(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
 
         LogStarted(_log, Cli.CommandLine.Version, model.FrontendCount, model.BackendCount, model.ServerCount);
@@ -145,6 +146,19 @@ internal sealed partial class Daemon
 
     private FileDescriptorBudget Budget(ProxyConfig config) =>
         FileDescriptorBudget.For(config.Global.MaxConn, _fdLimit, FileDescriptorBudget.ReserveFor(config));
+
+    /// <summary>
+    /// The idle pools' descriptor thresholds from the serving model's `tune.pool-*-fd-ratio`, as
+    /// percentages of the descriptors the process may use: what its maxconn needs, but never more
+    /// than the limit it runs under (HAProxy's maxsock; with a maxconn the limit cannot honour, the
+    /// limit is what runs out).
+    /// </summary>
+    private void ApplyPoolFdThresholds(ProxyRuntime model)
+    {
+        var budget = Budget(model.Config);
+        long maxSock = (long)Math.Min((ulong)budget.Needed, budget.Limit);
+        _process.PoolFds.Configure(maxSock, model.Config.Global.PoolLowFdRatio, model.Config.Global.PoolHighFdRatio, _listeners.Count);
+    }
 
     /// <summary>A new live model from a bound cfg, its warnings said; null (after an alert) when its TLS settings cannot work.</summary>
     private ProxyRuntime? Build(ProxyConfig config, FileDescriptorBudget budget)
@@ -236,6 +250,7 @@ internal sealed partial class Daemon
         var change = _listeners.Commit(plan);
         _process.Slots.Max = model.MaxConn;
         _current = model;
+        ApplyPoolFdThresholds(model);
         lock (_retiring) _retiring.Add((previous, Environment.TickCount64 + HardStopAfter(previous)));
         previous.Drain();
         if (model.Config.Global.MaxConn == 0 && model.MaxConn != previous.MaxConn)

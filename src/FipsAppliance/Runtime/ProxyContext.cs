@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using FipsAppliance.Frontends;
 using FipsAppliance.Logging;
+using FipsAppliance.Upstream;
 using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Runtime;
@@ -9,19 +10,32 @@ namespace FipsAppliance.Runtime;
 /// <summary>
 /// What belongs to the process and outlives a reload: the lifecycle logger, the
 /// process-wide connection slots (global `maxconn`, which guards the file descriptors every
-/// model shares), %ac, accept-error reporting, and the stdout/stderr log writers. Owned by the
+/// model shares), %ac, the idle pools' descriptor thresholds, accept-error reporting, and the stdout/stderr log writers. Owned by the
 /// daemon; models reach it through their <see cref="ProxyContext"/>.
 /// </summary>
-internal sealed class ProcessContext(ILogger log, int maxConn, Func<string, Stream>? openStream = null) : IDisposable
+internal sealed class ProcessContext : IDisposable
 {
     private readonly Dictionary<string, StreamSink> _streams = [];
-    private readonly SinkDropReports _streamReports = new(log);
+    private readonly SinkDropReports _streamReports;
+    private readonly Func<string, Stream>? _openStream;
     private long _active;
 
-    public ILogger Log { get; } = log;
+    public ProcessContext(ILogger log, int maxConn, Func<string, Stream>? openStream = null)
+    {
+        Log = log;
+        Slots = new(maxConn);
+        AcceptErrors = new(log);
+        PoolFds = new(() => ActiveConnections);
+        _streamReports = new(log);
+        _openStream = openStream;
+    }
+
+    public ILogger Log { get; }
     /// <summary>Global maxconn: one slot per client connection of any model.</summary>
-    public ConnectionLimit Slots { get; } = new(maxConn);
-    public AcceptErrors AcceptErrors { get; } = new(log);
+    public ConnectionLimit Slots { get; }
+    public AcceptErrors AcceptErrors { get; }
+    /// <summary>When idle server connections must give their descriptors back (`tune.pool-*-fd-ratio`), for every model.</summary>
+    public PoolFdThresholds PoolFds { get; }
 
     /// <summary>Client connections open now, all models (HAProxy's %ac).</summary>
     public long ActiveConnections => Volatile.Read(ref _active);
@@ -35,7 +49,7 @@ internal sealed class ProcessContext(ILogger log, int maxConn, Func<string, Stre
         {
             if (!_streams.TryGetValue(name, out var sink))
             {
-                var stream = openStream?.Invoke(name) ?? (name == "stderr" ? Console.OpenStandardError() : Console.OpenStandardOutput());
+                var stream = _openStream?.Invoke(name) ?? (name == "stderr" ? Console.OpenStandardError() : Console.OpenStandardOutput());
                 sink = new StreamSink(name, stream);
                 _streams[name] = sink;
             }

@@ -57,7 +57,7 @@ internal sealed partial class ProxyRuntime : IStatsSource, IAsyncDisposable
         foreach (var p in config.Proxies)
         {
             if (p.Kind == ProxyKind.Frontend) continue;
-            var backend = new Backend(p, process.Log);
+            var backend = new Backend(p, process.Log, process.PoolFds);
             backend.Servers = [.. p.Servers.Select(s => new Server(backend, s, s.Ssl ? tls.For(s) : null))];
             _backends.Add(backend);
         }

@@ -85,6 +85,8 @@ internal static partial class Connector
     {
         var endPoint = server.EndPoint;
         if (endPoint is null) return new(null, ConnectError.NoServer, "server has no address");
+        // Near the descriptor limit an idle connection makes room for this one (tune.pool-high-fd-ratio).
+        server.Pool.CloseOneForNewConnection();
         Socket socket;
         try
         {

@@ -37,6 +37,7 @@ internal sealed class UpstreamConnection : HttpInput, IHttpOutput, IDisposable
         Tls = tls;
         Stream = tls ?? (Stream)new NetworkStream(socket, ownsSocket: false);
         _probe = new IdleProbe(this);
+        server.Backend.PoolFds.ServerConnectionOpened();
     }
 
     public Server Server { get; }
@@ -141,6 +142,7 @@ internal sealed class UpstreamConnection : HttpInput, IHttpOutput, IDisposable
         Volatile.Write(ref _state, Dead);
         try { Stream.Dispose(); } catch (IOException) { } catch (ObjectDisposedException) { }
         Socket.Dispose();
+        Server.Backend.PoolFds.ServerConnectionClosed();
     }
 
     /// <summary>

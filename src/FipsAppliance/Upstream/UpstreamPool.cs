@@ -8,7 +8,11 @@ namespace FipsAppliance.Upstream;
 /// bounds them, instead of a fixed cap that let connections no session ever took accumulate:
 ///
 /// - a connection given back is kept when the pool is empty, or when used + idle would not exceed
-///   the number recently needed (`srv_add_to_idle_list`); otherwise it is closed;
+///   the number recently needed (`srv_add_to_idle_list`); otherwise it is closed. Either only
+///   while the process holds few descriptors (<see cref="PoolFdThresholds"/>: none kept at
+///   `tune.pool-high-fd-ratio`, only the first at `tune.pool-low-fd-ratio`);
+/// - a new connection to the server first closes one of its idle connections while the process is
+///   above the high count (<see cref="CloseOneForNewConnection"/>);
 /// - every <see cref="PurgeDelayMs"/> (HAProxy's `pool-purge-delay`, default 5s) half of the
 ///   connections beyond the recent need are closed, oldest first, and the need is re-estimated as
 ///   the mean of the previous estimate and the most used at once in the period
@@ -92,8 +96,9 @@ internal sealed class UpstreamPool(Server server)
         bool keep;
         lock (_gate)
         {
-            keep = !_closed && server.IsUsable && c.IsIdle &&
-                   (_idle.Count == 0 || _used + _idle.Count <= Math.Max(_used, _estimatedNeed));
+            var fds = server.Backend.PoolFds;
+            keep = !_closed && server.IsUsable && c.IsIdle && fds.MayKeepFirstIdle &&
+                   (_idle.Count == 0 || (fds.MayKeepMoreIdle && _used + _idle.Count <= Math.Max(_used, _estimatedNeed)));
             _used--;
             if (keep)
             {
@@ -102,6 +107,26 @@ internal sealed class UpstreamPool(Server server)
             }
         }
         if (!keep) c.Dispose();
+    }
+
+    /// <summary>
+    /// A new connection to this server is about to be opened: above the high count of
+    /// <see cref="PoolFdThresholds"/> the oldest idle connection is closed first, so that the
+    /// descriptors in use do not grow (HAProxy's `connect_server` does this with one of the server's
+    /// idle connections). True when one was closed.
+    /// </summary>
+    public bool CloseOneForNewConnection()
+    {
+        if (!server.Backend.PoolFds.OverHigh) return false;
+        UpstreamConnection? oldest;
+        lock (_gate)
+        {
+            if (_idle.Count == 0) return false;
+            oldest = _idle[0];
+            _idle.RemoveAt(0);
+        }
+        oldest.Dispose();
+        return true;
     }
 
     /// <summary>

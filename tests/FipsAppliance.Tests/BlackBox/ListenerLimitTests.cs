@@ -185,6 +185,60 @@ public partial class ListenerLimitTests(ShippedEnvironment env)
         await Assert.That(relay.HasExited).IsFalse();
     }
 
+    /// <summary>
+    /// A burst of new clients right after an equal burst ended, under a derived maxconn: the idle
+    /// server connections the first burst left must give their descriptors to the second burst's
+    /// new ones (`tune.pool-high-fd-ratio`). Before, the pool kept every connection recent use
+    /// justified, so the second burst needed three descriptors per connection where maxconn budgets
+    /// two, and its last connects failed with EMFILE (503). Under 100 descriptors maxconn is 33
+    /// and the relay holds 11 of its own: 33 clients + 33 new + 33 idle cannot fit.
+    /// </summary>
+    [Test]
+    public async Task Idle_server_connections_make_room_for_a_new_burst_of_clients()
+    {
+        int port = Ports.FreeRange(1);
+        string[] prlimit = ["/usr/bin/prlimit", "--nofile=100:100"];
+        await using var relay = await RelayUnderTest.StartAsync(Relay.Ours, Cfg(port), env.Ca.RootPem, port, wrapper: prlimit);
+        await Assert.That(await relay.Process.WaitForOutputAsync("maxconn ", TimeSpan.FromSeconds(10))).IsTrue();
+        var said = MaxConnLine100().Match(relay.Output);
+        await Assert.That(said.Success).IsTrue().Because(relay.Output);
+        int maxConn = int.Parse(said.Groups[1].Value, CultureInfo.InvariantCulture);
+
+        // Each client's first request opens a server connection of its own (http-reuse safe).
+        async Task<List<int>> BurstAsync(List<RawHttp> clients)
+        {
+            for (int i = 0; i < maxConn; i++) clients.Add(await RawHttp.ConnectAsync(port));
+            var answers = clients.Select(async c =>
+            {
+                await c.SendAsync($"GET /api/v2/series HTTP/1.1\r\nHost: x\r\n{TestIntake.TestIdHeader}: {Payloads.NewTestId()}\r\n\r\n");
+                return (await c.ReadFinalResponseAsync(TimeSpan.FromSeconds(15)))?.Status ?? 0;
+            });
+            return [.. await Task.WhenAll(answers)];
+        }
+
+        var first = new List<RawHttp>();
+        var second = new List<RawHttp>();
+        try
+        {
+            await Assert.That(await BurstAsync(first)).All(s => s == 202).Because(relay.Output);
+            // Held across a pool-purge-delay (5 s), so the pool learns that maxconn connections
+            // were needed at once: recent use alone would then keep every one of them idle.
+            await Task.Delay(TimeSpan.FromSeconds(6.5));
+            foreach (var c in first) await c.DisposeAsync();
+            await Task.Delay(500);
+            var statuses = await BurstAsync(second);
+            await Assert.That(statuses.Count(s => s != 202)).IsEqualTo(0).Because($"statuses {string.Join(' ', statuses)}\n{relay.Output}");
+        }
+        finally
+        {
+            foreach (var c in first.Concat(second)) await c.DisposeAsync();
+        }
+        await Assert.That(relay.Output).DoesNotContain("Too many open files");
+    }
+
+    [GeneratedRegex(@"maxconn (\d+) \(derived from the file descriptor limit 100:")]
+    private static partial Regex MaxConnLine100();
+
     [GeneratedRegex(@"accept\(\) failed \([^)]*\), (\d+) time\(s\) since the last report")]
     private static partial Regex FailureCounts();
 

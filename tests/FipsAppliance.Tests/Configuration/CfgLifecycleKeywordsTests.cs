@@ -23,13 +23,33 @@ public class CfgLifecycleKeywordsTests
     }
 
     [Test]
+    public async Task Binds_the_idle_pools_fd_ratios_with_haproxys_defaults()
+    {
+        using var f = new CfgFixture();
+        var absent = f.Valid(CfgFixture.Head);
+        await Assert.That(absent.Global.PoolLowFdRatio).IsEqualTo(20);
+        await Assert.That(absent.Global.PoolHighFdRatio).IsEqualTo(25);
+        var set = f.Valid("global\n    tune.pool-low-fd-ratio 0\n    tune.pool-high-fd-ratio 100\n" + CfgFixture.Head);
+        await Assert.That(set.Global.PoolLowFdRatio).IsEqualTo(0);
+        await Assert.That(set.Global.PoolHighFdRatio).IsEqualTo(100);
+        await Assert.That(f.Diagnostics).DoesNotContain("ignored");
+    }
+
+    [Test]
     [Arguments("hard-stop-after", "'hard-stop-after' expects <time> as argument.")]
     [Arguments("hard-stop-after soon", "hard-stop-after")]
     [Arguments("log 127.0.0.1 len 60 local0", "log : invalid log length '60', must be between 80 and 65535")]
+    // HAProxy 2.6's words (checked with `haproxy -c`); a word that is not a number, which HAProxy
+    // reads as 0, is refused the same way.
+    [Arguments("tune.pool-low-fd-ratio 101", "parsing [cfg:2] : 'tune.pool-low-fd-ratio' expects an integer argument between 0 and 100.")]
+    [Arguments("tune.pool-high-fd-ratio -1", "parsing [cfg:2] : 'tune.pool-high-fd-ratio' expects an integer argument between 0 and 100.")]
+    [Arguments("tune.pool-high-fd-ratio", "parsing [cfg:2] : 'tune.pool-high-fd-ratio' expects an integer argument between 0 and 100.")]
+    [Arguments("tune.pool-low-fd-ratio many", "parsing [cfg:2] : 'tune.pool-low-fd-ratio' expects an integer argument between 0 and 100.")]
+    [Arguments("tune.pool-low-fd-ratio 20 x", "parsing [cfg:2] : 'tune.pool-low-fd-ratio' cannot handle unexpected argument 'x'.")]
     public async Task Refuses(string line, string expected)
     {
         using var f = new CfgFixture();
         await Assert.That(f.Load("global\n    " + line + "\n" + CfgFixture.Head)).IsNull();
-        await Assert.That(f.Diagnostics).Contains(expected);
+        await Assert.That(f.Diagnostics.Replace(f.At(2), "[cfg:2]")).Contains(expected);
     }
 }

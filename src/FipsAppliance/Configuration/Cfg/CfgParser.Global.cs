@@ -45,6 +45,10 @@ internal sealed partial class CfgParser
             new("default-path", Where.All, "default-path current|config|parent|origin <path>: base of relative file names", DefaultPath),
             new("ca-base", Where.All, "ca-base <dir>: base of relative ca-file names", CaBaseKeyword),
             new("spread-checks", Where.All, "spread-checks <0..50>: random jitter, in percent, added to health check intervals", SpreadChecks),
+            new("tune.pool-low-fd-ratio", Where.All, "tune.pool-low-fd-ratio <0..100>: percent of descriptors in use from which servers keep one idle connection (default 20)",
+                (p, s, a) => FdRatio(p, s, a, "PoolLowFdRatio")),
+            new("tune.pool-high-fd-ratio", Where.All, "tune.pool-high-fd-ratio <0..100>: percent of descriptors in use from which idle connections are closed (default 25)",
+                (p, s, a) => FdRatio(p, s, a, "PoolHighFdRatio")),
         };
         foreach (var word in IgnoredGlobalWords)
             table.Add(new(word, Where.All, $"{word}: accepted for compatibility, ignored",
@@ -60,6 +64,20 @@ internal sealed partial class CfgParser
             return;
         }
         if (!p.TooMany(a, 2)) s.Values["SpreadChecks"] = Num(n);
+    }
+
+    /// <summary>
+    /// HAProxy's words for a ratio out of range. HAProxy reads a word that is not a number as 0
+    /// (atoi), which would silently disable idle pools; here it is the same error.
+    /// </summary>
+    private static void FdRatio(CfgParser p, CfgSection s, string[] a, string key)
+    {
+        if (a.Length < 2 || !TryInt(a[1], out int n) || n < 0 || n > 100)
+        {
+            p.Alert($"'{a[0]}' expects an integer argument between 0 and 100.");
+            return;
+        }
+        if (!p.TooMany(a, 2)) s.Values[key] = Num(n);
     }
 
     private static void GlobalMaxConn(CfgParser p, CfgSection s, string[] a)

@@ -15,11 +15,11 @@ public class UpstreamPoolTests
         public List<Socket> ServerSides { get; } = [];
         public Server Server { get; }
 
-        public Pairs()
+        public Pairs(PoolFdThresholds? fds = null)
         {
             _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _listener.Listen(64);
-            var backend = new Backend(new ProxySection { Name = "be", Mode = ProxyMode.Http }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var backend = new Backend(new ProxySection { Name = "be", Mode = ProxyMode.Http }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, fds);
             Server = new Server(backend, new ServerLine { Name = "s1", Address = "127.0.0.1", Port = ((IPEndPoint)_listener.LocalEndPoint!).Port }, null);
             backend.Servers = [Server];
             Server.SetInitialAddress(IPAddress.Loopback);
@@ -111,6 +111,90 @@ public class UpstreamPoolTests
         await Assert.That(counts[0]).IsEqualTo(8);
         await Assert.That(counts.Zip(counts.Skip(1)).All(p => p.First >= p.Second)).IsTrue();
         await Assert.That(counts[^1]).IsEqualTo(0);
+    }
+
+    /// <summary>
+    /// Thresholds as a process of 100 usable descriptors has them by default (low 20, high 25),
+    /// with the client connections the test sets.
+    /// </summary>
+    private sealed class Fds
+    {
+        public long Clients;
+        public PoolFdThresholds Thresholds { get; }
+
+        public Fds()
+        {
+            Thresholds = new PoolFdThresholds(() => Clients);
+            Thresholds.Configure(maxSock: 100, PoolFdThresholds.DefaultLowRatio, PoolFdThresholds.DefaultHighRatio, listeners: 1);
+        }
+    }
+
+    private static async Task<List<UpstreamConnection>> NeededThenReturned(Pairs pairs, int count)
+    {
+        var inUse = new List<UpstreamConnection>();
+        for (int i = 0; i < count; i++) inUse.Add(await pairs.OpenAsync());
+        pairs.Server.Pool.Purge(0);          // count were in use at once: that is the need
+        foreach (var c in inUse)
+        {
+            c.GoIdle();
+            pairs.Server.Pool.Return(c, 0);
+        }
+        return inUse;
+    }
+
+    [Test]
+    public async Task Counts_the_server_connections_that_hold_descriptors()
+    {
+        var fds = new Fds();
+        using var pairs = new Pairs(fds.Thresholds);
+        await Assert.That(fds.Thresholds.InUse).IsEqualTo(1);         // the listener
+        var a = await pairs.OpenAsync();
+        var b = await pairs.OpenAsync();
+        fds.Clients = 2;
+        await Assert.That(fds.Thresholds.InUse).IsEqualTo(5);
+        a.Dispose();                                                    // in use: closed at once
+        await Assert.That(fds.Thresholds.InUse).IsEqualTo(4);
+        b.GoIdle();
+        b.Dispose();                                                    // idle: closed when its armed read ends
+        await SessionHarness.Until(() => fds.Thresholds.InUse == 3, "the idle connection's descriptor counted as closed");
+    }
+
+    /// <summary>
+    /// In use: 1 listener, the clients, 3 server connections until those let go have closed (their
+    /// armed reads end on another thread meanwhile), so each case stays on its side of the counts
+    /// whatever the order.
+    /// </summary>
+    [Test]
+    [Arguments(0, 3)]     // 2-4 in use: below the low count, the need decides
+    [Arguments(19, 1)]    // 21-23: between low (20) and high (25), the first idle connection only
+    [Arguments(24, 0)]    // 25-28: from the high count on, none
+    public async Task Keeps_idle_connections_by_the_descriptors_in_use(int clients, int kept)
+    {
+        var fds = new Fds { Clients = clients };
+        using var pairs = new Pairs(fds.Thresholds);
+        await NeededThenReturned(pairs, 3);
+        await Assert.That(pairs.Server.Pool.IdleCount).IsEqualTo(kept);
+    }
+
+    [Test]
+    public async Task A_new_connection_above_the_high_count_first_closes_the_oldest_idle_one()
+    {
+        var fds = new Fds();
+        using var pairs = new Pairs(fds.Thresholds);
+        var returned = await NeededThenReturned(pairs, 8);
+        var pool = pairs.Server.Pool;
+        await Assert.That(pool.IdleCount).IsEqualTo(8);
+
+        // 1 + 8 + 16 = 25: at the high count, not above it: nothing to make room for.
+        fds.Clients = 16;
+        await Assert.That(pool.CloseOneForNewConnection()).IsFalse();
+        await Assert.That(pool.IdleCount).IsEqualTo(8);
+
+        fds.Clients = 17;
+        await Assert.That(pool.CloseOneForNewConnection()).IsTrue();
+        await Assert.That(pool.IdleCount).IsEqualTo(7);
+        await Assert.That(returned[0].IsDisposed).IsTrue();             // the oldest
+        await Assert.That(returned.Skip(1).Any(c => c.IsDisposed)).IsFalse();
     }
 
     [Test]
