@@ -47,6 +47,9 @@ public sealed class GlobalSection
     /// <summary>`log-tag`: the tag of syslog lines; null = the program name.</summary>
     public string? LogTag { get; set; }
 
+    /// <summary>`log-send-hostname`: the host name syslog headers carry (rfc3164, rfc5424 and the default format); null = not set.</summary>
+    public string? LogSendHostname { get; set; }
+
     /// <summary>`hard-stop-after`: how long connections in flight may take to finish at stop or reload (ms); null = not set.</summary>
     public int? HardStopAfter { get; set; }
 

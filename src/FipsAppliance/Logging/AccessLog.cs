@@ -83,7 +83,7 @@ internal sealed partial class AccessLog : IAsyncDisposable
         // Logger wrapper (filters, a loop over providers) cost 0.2 % of the relay's CPU for the one
         // provider and level this log has (perf, 1 KiB POSTs with the default line per request).
         var options = new ZLoggerOptions().UsePlainTextFormatter();
-        var processor = new AccessLogProcessor(destinations, options.CreateFormatter(), tag, log);
+        var processor = new AccessLogProcessor(destinations, options.CreateFormatter(), tag, config.Global.LogSendHostname, log);
         var provider = new ZLoggerLogProcessorLoggerProvider(processor, options);
         var byFrontend = destinations.Keys.ToDictionary(name => name, provider.CreateLogger, StringComparer.Ordinal);
         return new AccessLog(byFrontend, processor, owned);

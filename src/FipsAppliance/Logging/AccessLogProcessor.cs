@@ -38,6 +38,8 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     private readonly IZLoggerFormatter _formatter;
     private readonly ILogger _log;
     private readonly byte[] _tag;
+    /// <summary>`log-send-hostname`; empty when not set.</summary>
+    private readonly byte[] _hostname;
     private readonly byte[] _pid = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
     private readonly Task _writer;
     private long _queueDropped, _queueReported;
@@ -45,12 +47,13 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
     private long _lastFailureReport;
     private long _lastQueueReport = long.MinValue / 2;   // half: "now - it" must not overflow
 
-    public AccessLogProcessor(Dictionary<string, LogDestination[]> byFrontend, IZLoggerFormatter formatter, string tag, ILogger log)
+    public AccessLogProcessor(Dictionary<string, LogDestination[]> byFrontend, IZLoggerFormatter formatter, string tag, string? hostname, ILogger log)
     {
         _byFrontend = byFrontend;
         _sinks = [.. byFrontend.Values.SelectMany(d => d).Select(d => d.Sink).Distinct()];
         _formatter = formatter;
         _tag = Encoding.UTF8.GetBytes(tag);
+        _hostname = Encoding.UTF8.GetBytes(hostname ?? "");
         _log = log;
         _sinkReports = new SinkDropReports(log);
         _writer = StartWriter();
@@ -124,7 +127,7 @@ internal sealed partial class AccessLogProcessor : IAsyncLogProcessor
                     // One line that cannot be framed or sent must not end the model's access log.
                     try
                     {
-                        int n = SyslogFrame.Write(frame, d.Format, d.Facility, level, now, _tag, _pid, message.WrittenSpan, d.MaxLength);
+                        int n = SyslogFrame.Write(frame, d.Format, d.Facility, level, now, _tag, _pid, message.WrittenSpan, d.MaxLength, _hostname);
                         d.Sink.Send(frame.AsSpan(0, n));
                     }
                     catch (Exception e)

@@ -6,11 +6,11 @@ namespace FipsAppliance.Logging;
 /// <summary>The `format` of a `log` line.</summary>
 internal enum SyslogFormat
 {
-    /// <summary>No `format` word: what HAProxy 2.6.12 sends then, `&lt;134&gt;Nov 30 21:18:01 haproxy[15082]: msg` (no host name).</summary>
+    /// <summary>No `format` word: what HAProxy 2.6.12 sends then, `&lt;134&gt;Nov 30 21:18:01 haproxy[15082]: msg` (a host name only with `log-send-hostname`).</summary>
     Local,
-    /// <summary>`format rfc3164`: the same with a host name, `&lt;134&gt;Nov 30 21:35:29 localhost haproxy[13430]: msg`.</summary>
+    /// <summary>`format rfc3164`: the same with a host name, `&lt;134&gt;Nov 30 21:35:29 localhost haproxy[13430]: msg` (`localhost` without `log-send-hostname`).</summary>
     Rfc3164,
-    /// <summary>`format rfc5424`: `&lt;134&gt;1 2026-11-30T21:35:29.383756+00:00 - haproxy 13430 - - msg`.</summary>
+    /// <summary>`format rfc5424`: `&lt;134&gt;1 2026-11-30T21:35:29.383756+00:00 - haproxy 13430 - - msg` (the host name for `-` with `log-send-hostname`).</summary>
     Rfc5424,
     /// <summary>`format priority`: `&lt;134&gt;msg`.</summary>
     Priority,
@@ -64,10 +64,12 @@ internal static class SyslogFrame
     /// <summary>
     /// Writes header + <paramref name="message"/> (cut at <paramref name="maxLength"/>) + '\n' into
     /// <paramref name="destination"/>; returns the bytes written. <paramref name="destination"/>
-    /// must hold maxLength + 1 bytes.
+    /// must hold maxLength + 1 bytes. <paramref name="hostname"/> is `log-send-hostname`'s name,
+    /// empty when the cfg has none; only the formats with a host field carry it, as in HAProxy 2.6.12.
     /// </summary>
     public static int Write(Span<byte> destination, SyslogFormat format, int facility, int level, DateTimeOffset now,
-        ReadOnlySpan<byte> tag, ReadOnlySpan<byte> pid, ReadOnlySpan<byte> message, int maxLength = DefaultMaxLength)
+        ReadOnlySpan<byte> tag, ReadOnlySpan<byte> pid, ReadOnlySpan<byte> message, int maxLength = DefaultMaxLength,
+        ReadOnlySpan<byte> hostname = default)
     {
         var w = new Writer(destination[..maxLength]);
         switch (format)
@@ -75,14 +77,15 @@ internal static class SyslogFrame
             case SyslogFormat.Local or SyslogFormat.Rfc3164:
                 Priority(ref w, facility * 8 + level);
                 LegacyTime(ref w, now);
-                if (format == SyslogFormat.Rfc3164) w.Append("localhost "u8);   // HAProxy's stand-in when log-send-hostname is not set
+                if (!hostname.IsEmpty) { w.Append(hostname); w.Append((byte)' '); }
+                else if (format == SyslogFormat.Rfc3164) w.Append("localhost "u8);   // HAProxy's stand-in when log-send-hostname is not set
                 w.Append(tag); w.Append((byte)'['); w.Append(pid); w.Append("]: "u8);
                 break;
             case SyslogFormat.Rfc5424:
                 Priority(ref w, facility * 8 + level);
                 w.Append("1 "u8);
                 IsoTime(ref w, now);
-                w.Append("- "u8); w.Append(tag); w.Append((byte)' '); w.Append(pid); w.Append(" - - "u8);
+                w.Append(hostname.IsEmpty ? "-"u8 : hostname); w.Append((byte)' '); w.Append(tag); w.Append((byte)' '); w.Append(pid); w.Append(" - - "u8);
                 break;
             case SyslogFormat.Priority:
                 Priority(ref w, facility * 8 + level);

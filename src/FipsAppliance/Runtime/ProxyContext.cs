@@ -10,8 +10,8 @@ namespace FipsAppliance.Runtime;
 /// <summary>
 /// What belongs to the process and outlives a reload: the lifecycle logger, the
 /// process-wide connection slots (global `maxconn`, which guards the file descriptors every
-/// model shares), %ac, the idle pools' descriptor thresholds, accept-error reporting, and the stdout/stderr log writers. Owned by the
-/// daemon; models reach it through their <see cref="ProxyContext"/>.
+/// model shares), %ac, the idle pools' descriptor thresholds, accept-error reporting, and the
+/// stdout/stderr log writers. Owned by the daemon; models reach it through their <see cref="ProxyContext"/>.
 /// </summary>
 internal sealed class ProcessContext : IDisposable
 {

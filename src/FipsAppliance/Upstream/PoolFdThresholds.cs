@@ -10,9 +10,9 @@ namespace FipsAppliance.Upstream;
 ///
 /// As HAProxy 2.6 does it (include/haproxy/server.h `srv_add_to_idle_list`, src/backend.c
 /// `connect_server`), with the counts taken as percentages of the descriptors the process may use:
-/// - at or above the high count no connection is kept idle, and each new server connection
+/// - from the high count on no connection is kept idle, and above it each new server connection
 ///   first closes an idle one of its server;
-/// - at or above the low count a server keeps only its first idle connection;
+/// - from the low count on a server keeps only its first idle connection;
 /// - below it the pool's own bound (recent use) decides.
 ///
 /// "In use" is what HAProxy's ha_used_fds counts for traffic: listening sockets, client
@@ -31,9 +31,6 @@ internal sealed class PoolFdThresholds(Func<long> clientConnections)
 
     /// <summary>Thresholds that never bind: for a backend built outside a daemon (tests).</summary>
     public static PoolFdThresholds Unbounded() => new(() => 0);
-
-    public int LowCount => _lowCount;
-    public int HighCount => _highCount;
 
     /// <summary>
     /// Sets the counts from the descriptors the process may use (<paramref name="maxSock"/>: the

@@ -103,6 +103,33 @@ public class LogTargetTests(ShippedEnvironment env)
         await Assert.That(ports[1]).IsEqualTo(ports[0]).Because(string.Join("", lines));   // a line per request of the one connection
     }
 
+    /// <summary>
+    /// `log-send-hostname <name>` (accepted and ignored before): the name takes the host field of
+    /// the header, here rfc5424's (`-` without it), in both relays.
+    /// </summary>
+    [Test]
+    [Arguments(Relay.Ours, "datadog-fips-proxy")]
+    [Arguments(Relay.HaProxy, "haproxy")]
+    public async Task Log_send_hostname_names_the_host_in_the_syslog_header(Relay which, string tag)
+    {
+        using var syslog = UdpSyslog(out int port);
+        var relayStart = LifecycleRelay.StartAsync(env, which: which, tweak: cfg =>
+            Regex.Replace(HttpLog(LogTo(cfg, $"127.0.0.1:{port} format rfc5424")), "(?m)^global\n", "global\n    log-send-hostname relay-7.example\n"));
+        await using var relay = await relayStart;
+
+        var id = Payloads.NewTestId();
+        await using (var c = await RawHttp.ConnectAsync(relay.MetricsPort))
+        {
+            await c.SendAsync($"GET /api/v2/series?{id} HTTP/1.1\r\nHost: metrics.agent.ddog-gov.com\r\n{TestIntake.TestIdHeader}: {id}\r\nConnection: close\r\n\r\n");
+            await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
+        }
+        var line = await ReceiveLineAsync(syslog, id, TimeSpan.FromSeconds(10));
+        await Assert.That(line).IsNotNull();
+        await Assert.That(line!).Matches(new Regex(
+            $@"^<134>1 \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{6}}[+-]\d\d:\d\d relay-7\.example {tag} {relay.Process.Pid} - - 127\.0\.0\.1:\d+ "));
+        await Assert.That(relay.Output).DoesNotContain("log-send-hostname");
+    }
+
     /// <summary>A UDP socket on a free loopback port, standing in for a syslog daemon.</summary>
     private static Socket UdpSyslog(out int port)
     {

@@ -36,6 +36,21 @@ public class CfgLifecycleKeywordsTests
     }
 
     [Test]
+    public async Task Log_send_hostname_names_this_host_or_the_name_given_and_keeps_the_first()
+    {
+        using var f = new CfgFixture();
+        await Assert.That(f.Valid(CfgFixture.Head).Global.LogSendHostname).IsNull();
+        // Alone: gethostname(), as HAProxy takes it (not resolved, the whole name).
+        await Assert.That(f.Valid("global\n    log-send-hostname\n" + CfgFixture.Head).Global.LogSendHostname)
+            .IsEqualTo(System.Net.Dns.GetHostName());
+        // A second line: HAProxy 2.6 keeps the first and says so without failing the file.
+        var twice = f.Valid("global\n    log-send-hostname relay-a\n    log-send-hostname relay-b\n" + CfgFixture.Head);
+        await Assert.That(twice.Global.LogSendHostname).IsEqualTo("relay-a");
+        await Assert.That(f.Diagnostics).Contains($"parsing {f.At(3)} : 'log-send-hostname' already specified. Continuing.");
+        await Assert.That(f.Diagnostics).DoesNotContain("ignored by datadog-fips-proxy");
+    }
+
+    [Test]
     [Arguments("hard-stop-after", "'hard-stop-after' expects <time> as argument.")]
     [Arguments("hard-stop-after soon", "hard-stop-after")]
     [Arguments("log 127.0.0.1 len 60 local0", "log : invalid log length '60', must be between 80 and 65535")]

@@ -13,10 +13,12 @@ public class SyslogFrameTests
     // 2026-11-30 21:35:29.383756 local time, UTC offset 0 (haproxy's run was on a UTC machine).
     private static readonly DateTimeOffset When = new DateTimeOffset(2026, 11, 30, 21, 35, 29, TimeSpan.Zero).AddTicks(3_837_560);
 
-    private static string Frame(SyslogFormat format, string message = "msg", int facility = 16, int level = 6, int maxLength = 1024, DateTimeOffset? at = null)
+    private static string Frame(SyslogFormat format, string message = "msg", int facility = 16, int level = 6, int maxLength = 1024, DateTimeOffset? at = null,
+        string hostname = "")
     {
         var buffer = new byte[maxLength + 1];
-        int n = SyslogFrame.Write(buffer, format, facility, level, at ?? When, "haproxy"u8, "13430"u8, Encoding.ASCII.GetBytes(message), maxLength);
+        int n = SyslogFrame.Write(buffer, format, facility, level, at ?? When, "haproxy"u8, "13430"u8, Encoding.ASCII.GetBytes(message), maxLength,
+            Encoding.ASCII.GetBytes(hostname));
         return Encoding.ASCII.GetString(buffer, 0, n);
     }
 
@@ -32,6 +34,24 @@ public class SyslogFrameTests
     public async Task Frames_a_line_as_haproxy_2_6_does(string format, string expected)
     {
         await Assert.That(Frame(SyslogFrame.ParseFormat(format))).IsEqualTo(expected);
+    }
+
+    /// <summary>
+    /// `log-send-hostname myrelay.example` (captured the same way, 2.6.12): the formats with a
+    /// host field carry the name; the others are unchanged.
+    /// </summary>
+    [Test]
+    [Arguments("local", "<134>Nov 30 21:35:29 myrelay.example haproxy[13430]: msg\n")]
+    [Arguments("rfc3164", "<134>Nov 30 21:35:29 myrelay.example haproxy[13430]: msg\n")]
+    [Arguments("rfc5424", "<134>1 2026-11-30T21:35:29.383756+00:00 myrelay.example haproxy 13430 - - msg\n")]
+    [Arguments("priority", "<134>msg\n")]
+    [Arguments("short", "<6>msg\n")]
+    [Arguments("timed", "<6>2026-11-30T21:35:29.383756+00:00 msg\n")]
+    [Arguments("iso", "2026-11-30T21:35:29.383756+00:00 msg\n")]
+    [Arguments("raw", "msg\n")]
+    public async Task Log_send_hostname_puts_the_name_where_haproxy_2_6_does(string format, string expected)
+    {
+        await Assert.That(Frame(SyslogFrame.ParseFormat(format), hostname: "myrelay.example")).IsEqualTo(expected);
     }
 
     [Test]

@@ -27,6 +27,7 @@ internal static class CfgDump
         sb.Append("global\n");
         if (g.MaxConn > 0) Line(sb, $"maxconn {g.MaxConn}");
         if (g.LogTag is { } tag) Line(sb, $"log-tag {tag}");
+        if (g.LogSendHostname is { } host) Line(sb, $"log-send-hostname {host}");
         if (g.HardStopAfter is int hsa) Line(sb, $"hard-stop-after {Ms(hsa)}");
         foreach (var l in g.Logs) Line(sb, LogText(l));
         foreach (var s in g.StatsSockets) Line(sb, $"stats socket {s.Path}{Opt("mode", s.Mode)}{Opt("level", s.Level)}");

@@ -9,7 +9,7 @@ internal sealed partial class CfgParser
         "daemon", "master-worker", "user", "group", "uid", "gid", "chroot", "pidfile", "nbthread", "nbproc",
         "ulimit-n", "tune.ssl.default-dh-param", "tune.bufsize", "tune.maxrewrite", "tune.ssl.cachesize",
         "tune.ssl.lifetime", "maxsslconn", "node", "description",
-        "log-send-hostname", "crt-base", "ssl-dh-param-file", "ssl-default-bind-ciphers",
+        "crt-base", "ssl-dh-param-file", "ssl-default-bind-ciphers",
         "ssl-default-bind-ciphersuites", "insecure-fork-wanted", "set-dumpable", "quiet", "zero-warning",
     ];
 
@@ -27,6 +27,7 @@ internal sealed partial class CfgParser
                 if (a.Length < 2) { p.Alert($"'{a[0]}' expects a tag for use in syslog."); return; }
                 if (!p.TooMany(a, 2)) s.Values["LogTag"] = a[1];
             }),
+            new("log-send-hostname", Where.All, "log-send-hostname [<name>]: the host name in the syslog header (default: this host's name)", LogSendHostname),
             new("hard-stop-after", Where.All, "hard-stop-after <time>: longest wait for connections in flight at stop or reload", HardStopAfter),
             new("stats", Where.All, "stats socket <path> [mode <m>] [level <l>]: the runtime API socket", GlobalStats),
             new("presetenv", Where.All, "presetenv <name> <value>: set a variable unless the environment has it", (p, s, a) => SetEnv(p, a, overwrite: false)),
@@ -78,6 +79,23 @@ internal sealed partial class CfgParser
             return;
         }
         if (!p.TooMany(a, 2)) s.Values[key] = Num(n);
+    }
+
+    /// <summary>
+    /// HAProxy 2.6: the word alone means this host's name (gethostname(), not resolved). A second
+    /// line is refused and the first kept, which HAProxy says as an alert that does not fail the
+    /// file ("already specified. Continuing."); words after the name it ignores in silence. Both
+    /// are warnings here, so that every file HAProxy takes still loads.
+    /// </summary>
+    private static void LogSendHostname(CfgParser p, CfgSection s, string[] a)
+    {
+        if (s.Values.ContainsKey("LogSendHostname"))
+        {
+            p.Warning($"'{a[0]}' already specified. Continuing.");
+            return;
+        }
+        if (a.Length > 2) p.Warning($"'{a[0]}' ignores unexpected argument '{a[2]}'.");
+        s.Values["LogSendHostname"] = a.Length > 1 ? a[1] : System.Net.Dns.GetHostName();
     }
 
     private static void GlobalMaxConn(CfgParser p, CfgSection s, string[] a)
