@@ -122,6 +122,14 @@ public enum ProxyMode { Tcp, Http }
 
 public enum BalanceAlgorithm { RoundRobin, First, LeastConn }
 
+/// <summary>
+/// `http-reuse` (HAProxy 2.6): never, idle connections stay with their session; safe, a session's
+/// later requests may take another's; aggressive, its first request too, but only a connection
+/// that has carried two requests or more (the server is known to keep connections open); always,
+/// its first request may take any.
+/// </summary>
+public enum HttpReuse { Never, Safe, Aggressive, Always }
+
 /// <summary>A `frontend`, `backend` or `listen` section after `defaults` were applied.</summary>
 public sealed class ProxySection : ISourceLine
 {
@@ -157,6 +165,8 @@ public sealed class ProxySection : ISourceLine
 
     // --- backend side ---
     public BalanceAlgorithm Balance { get; set; } = BalanceAlgorithm.RoundRobin;
+    /// <summary>`http-reuse`: which requests may take another session's idle server connection. HAProxy 2.6's default is safe.</summary>
+    public HttpReuse HttpReuse { get; set; } = HttpReuse.Safe;
     /// <summary>`retries`: connection attempts after the first. HAProxy's default is 3.</summary>
     public int Retries { get; set; } = 3;
     /// <summary>`server` lines and expanded `server-template` slots, in order.</summary>
@@ -249,6 +259,14 @@ public sealed class ServerLine : ISourceLine
     public bool Disabled { get; set; }
     public int MaxConn { get; set; }
     public int Weight { get; set; } = 1;
+
+    // --- idle connections (HAProxy 2.6's defaults) ---
+    /// <summary>`pool-max-conn`: most idle connections kept for other sessions; -1 = no fixed bound, 0 = none.</summary>
+    public int PoolMaxConn { get; set; } = -1;
+    /// <summary>`pool-purge-delay`, ms: how often the idle connections beyond recent need are halved; 0 = none kept.</summary>
+    public int PoolPurgeDelay { get; set; } = 5000;
+    /// <summary>`pool-low-conn`: idle connections kept beyond the recent need.</summary>
+    public int PoolLowConn { get; set; }
 
     // --- health checks ---
     public bool Check { get; set; }

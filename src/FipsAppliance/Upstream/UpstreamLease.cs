@@ -1,14 +1,17 @@
 using FipsAppliance.Backends;
+using FipsAppliance.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace FipsAppliance.Upstream;
 
 /// <summary>
-/// The server connections of one HTTP session (HAProxy's `http-reuse safe`): a request takes the
-/// session's own connection if it is still clean, else (not for the session's first request) an
-/// idle one of the server the balance picks, else a new one. After the request a clean connection
-/// stays with the session, idle with its read armed; anything else is closed. When the session
-/// ends its connection goes to the server's pool.
+/// The server connections of one HTTP session (HAProxy's `http-reuse`): a request takes the
+/// session's own connection if it is still clean, else an idle one of the server the balance
+/// picks as the backend's `http-reuse` allows (safe, the default: not for the session's first
+/// request; aggressive: for the first only one that carried two requests or more; always: any;
+/// never: none), else a new one. After the request a clean connection stays with the session,
+/// idle with its read armed; anything else is closed. When the session ends its connection goes
+/// to the server's pool, which keeps it or not (<see cref="UpstreamPool.Return"/>).
 ///
 /// "Clean" means provably so: the response was complete, nothing was buffered beyond it, and
 /// nothing arrived while it was idle (<see cref="UpstreamConnection.GoIdle"/>).
@@ -36,7 +39,15 @@ internal sealed class UpstreamLease(Func<long> nowMs)
             if (kept.IsIdle && kept.Server.Backend != backend) kept.Server.Pool.Return(kept, nowMs());
             else Close(kept);
         }
-        if (!firstRequest && backend.PickServer() is { } server && server.Pool.TryTake() is { } idle)
+        // An idle connection has carried one request at least; "reused before" means two.
+        int? minRequests = backend.Config.HttpReuse switch
+        {
+            HttpReuse.Never => null,
+            HttpReuse.Safe => firstRequest ? null : 0,
+            HttpReuse.Aggressive => firstRequest ? 2 : 0,
+            _ => 0,
+        };
+        if (minRequests is int min && backend.PickServer() is { } server && server.Pool.TryTake(min) is { } idle)
             return Leased(idle, reused: true);
 
         var result = await Connector.ConnectAsync(backend, log, CancellationToken.None);

@@ -1,19 +1,23 @@
 using FipsAppliance.Backends;
+using FipsAppliance.Configuration;
 
 namespace FipsAppliance.Upstream;
 
 /// <summary>
-/// A server's idle connections (HAProxy's `http-reuse safe`: a session's first request opens its
-/// own connection; later requests may take an idle one), bounded by recent use as HAProxy 2.6
-/// bounds them, instead of a fixed cap that let connections no session ever took accumulate:
+/// A server's idle connections, which sessions give back when they end and which other sessions'
+/// requests may take as the backend's `http-reuse` allows (<see cref="UpstreamLease"/>), bounded
+/// by recent use as HAProxy 2.6 bounds them, instead of a fixed cap that let connections no
+/// session ever took accumulate:
 ///
 /// - a connection given back is kept when the pool is empty, or when used + idle would not exceed
-///   the number recently needed (`srv_add_to_idle_list`); otherwise it is closed. Either only
-///   while the process holds few descriptors (<see cref="PoolFdThresholds"/>: none kept at
-///   `tune.pool-high-fd-ratio`, only the first at `tune.pool-low-fd-ratio`);
+///   the number recently needed plus the server's `pool-low-conn` (`srv_add_to_idle_list`);
+///   otherwise it is closed. Either only while the process holds few descriptors
+///   (<see cref="PoolFdThresholds"/>: none kept at `tune.pool-high-fd-ratio`, only the first at
+///   `tune.pool-low-fd-ratio`), never more than the server's `pool-max-conn`, and none at all
+///   with `http-reuse never` or `pool-purge-delay 0`;
 /// - a new connection to the server first closes one of its idle connections while the process is
 ///   above the high count (<see cref="CloseOneForNewConnection"/>);
-/// - every <see cref="PurgeDelayMs"/> (HAProxy's `pool-purge-delay`, default 5s) half of the
+/// - every `pool-purge-delay` (default <see cref="PurgeDelayMs"/>) half of the
 ///   connections beyond the recent need are closed, oldest first, and the need is re-estimated as
 ///   the mean of the previous estimate and the most used at once in the period
 ///   (`srv_cleanup_idle_conns`). With no traffic the pool halves every period down to none.
@@ -66,8 +70,12 @@ internal sealed class UpstreamPool(Server server)
         if (++_used > _maxUsed) _maxUsed = _used;
     }
 
-    /// <summary>The most recently idle connection still clean, leased to the caller; null when none.</summary>
-    public UpstreamConnection? TryTake()
+    /// <summary>
+    /// The most recently idle connection still clean, leased to the caller; null when none.
+    /// <paramref name="minRequests"/>: only one that has carried at least that many (`http-reuse
+    /// aggressive` gives a session's first request only connections reused before).
+    /// </summary>
+    public UpstreamConnection? TryTake(int minRequests = 0)
     {
         List<UpstreamConnection>? dead = null;
         UpstreamConnection? taken = null;
@@ -76,6 +84,7 @@ internal sealed class UpstreamPool(Server server)
             for (int i = _idle.Count - 1; i >= 0 && taken is null; i--)
             {
                 var c = _idle[i];
+                if (c.IsIdle && c.Requests < minRequests) continue;   // clean but not proven: left for a later request
                 _idle.RemoveAt(i);
                 if (server.EndPoint is not null && c.TryLease())
                 {
@@ -97,8 +106,11 @@ internal sealed class UpstreamPool(Server server)
         lock (_gate)
         {
             var fds = server.Backend.PoolFds;
+            var line = server.Config;
             keep = !_closed && server.IsUsable && c.IsIdle && fds.MayKeepFirstIdle &&
-                   (_idle.Count == 0 || (fds.MayKeepMoreIdle && _used + _idle.Count <= Math.Max(_used, _estimatedNeed)));
+                   server.Backend.Config.HttpReuse != HttpReuse.Never && line.PoolPurgeDelay > 0 &&
+                   (line.PoolMaxConn < 0 || _idle.Count < line.PoolMaxConn) &&
+                   (_idle.Count == 0 || (fds.MayKeepMoreIdle && _used + _idle.Count <= Math.Max(_used, _estimatedNeed) + line.PoolLowConn));
             _used--;
             if (keep)
             {
@@ -130,7 +142,7 @@ internal sealed class UpstreamPool(Server server)
     }
 
     /// <summary>
-    /// Closes what the recent use does not justify, once per <see cref="PurgeDelayMs"/> (called
+    /// Closes what the recent use does not justify, once per `pool-purge-delay` (called
     /// about every second by the model's timer). True while connections remain idle.
     /// </summary>
     public bool Purge(long nowMs)
@@ -147,7 +159,7 @@ internal sealed class UpstreamPool(Server server)
             }
             if (nowMs >= _nextPurge)
             {
-                _nextPurge = nowMs + PurgeDelayMs;
+                _nextPurge = nowMs + Math.Max(1, server.Config.PoolPurgeDelay);
                 int exceed = _used + _idle.Count - Math.Max(_maxUsed, _estimatedNeed);
                 int kill = Math.Min(_idle.Count, exceed / 2 + (exceed & 1));
                 _estimatedNeed = Math.Max(_maxUsed, (_estimatedNeed + _maxUsed) / 2);

@@ -70,6 +70,7 @@ internal static class CfgDump
             if (p.Kind != ProxyKind.Frontend)
             {
                 Line(sb, $"balance {p.Balance.ToString().ToLowerInvariant()}");
+                Line(sb, $"http-reuse {p.HttpReuse.ToString().ToLowerInvariant()}");
                 Line(sb, $"retries {p.Retries}");
             }
             foreach (var s in p.Servers) Line(sb, ServerText(s));
@@ -84,6 +85,7 @@ internal static class CfgDump
         if (s.Template is { } t) sb.Append(CultureInfo.InvariantCulture, $" template {t}");
         if (s.Disabled) sb.Append(" disabled");
         sb.Append(CultureInfo.InvariantCulture, $" weight {s.Weight} maxconn {s.MaxConn}");
+        sb.Append(CultureInfo.InvariantCulture, $" pool-max-conn {s.PoolMaxConn} pool-purge-delay {s.PoolPurgeDelay}ms pool-low-conn {s.PoolLowConn}");
         sb.Append(s.Check ? " check" : " no-check");
         sb.Append(CultureInfo.InvariantCulture, $" inter {s.Inter}ms fall {s.Fall} rise {s.Rise} port {s.CheckPort}");
         if (s.FastInter > 0) sb.Append(CultureInfo.InvariantCulture, $" fastinter {s.FastInter}ms");

@@ -22,6 +22,8 @@ internal sealed partial class CfgParser
         new("use_backend", Where.Frontend, "use_backend <backend> [if|unless <condition>]: conditional backend switching", UseBackend, IgnoredWithoutCapability: true),
         new("acl", Where.Proxy, "acl <name> path|path_beg|path_end [-i] [--] <pattern>...: a named condition", Acl),
         new("balance", Where.Defaults | Where.Backend, "balance roundrobin|first|leastconn: how servers are chosen", Balance, IgnoredWithoutCapability: true),
+        new("http-reuse", Where.Defaults | Where.Backend, "http-reuse never|safe|aggressive|always: which requests may take another session's idle server connection",
+            HttpReuseKeyword, IgnoredWithoutCapability: true),
         new("server", Where.Backend, "server <name> <addr>[:<port>] [param*]: one upstream server",
             (p, s, a) => p.ParseServer(s, a, ServerLineKind.Server)),
         new("server-template", Where.Backend, "server-template <prefix> <num|range> <fqdn>[:<port>] [param*]: servers filled by DNS",
@@ -148,6 +150,18 @@ internal sealed partial class CfgParser
             return;
         }
         if (!p.TooMany(a, 2)) s.Values["Balance"] = v;
+    }
+
+    private static void HttpReuseKeyword(CfgParser p, CfgSection s, string[] a)
+    {
+        string word = a.Length > 1 ? a[1] : "";
+        string? v = word switch { "never" => "Never", "safe" => "Safe", "aggressive" => "Aggressive", "always" => "Always", _ => null };
+        if (v is null)
+        {
+            p.Alert("'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'.");
+            return;
+        }
+        if (!p.TooMany(a, 2, $"http-reuse {word}")) s.Values["HttpReuse"] = v;
     }
 
     private static void Stats(CfgParser p, CfgSection s, string[] a)

@@ -46,6 +46,15 @@ internal sealed partial class CfgParser
             TryInt(v[0], out int n) ? Set(k, "MaxConn", Num(n)) : "'maxconn' expects an integer argument."),
         new("weight", 1, "<0-256>: share of the load", (p, k, v) =>
             TryInt(v[0], out int n) && n <= 256 ? Set(k, "Weight", Num(n)) : $"'weight' expects an integer between 0 and 256 (got '{v[0]}')."),
+        new("pool-max-conn", 1, "<n>: most idle connections kept for other sessions (-1: no fixed bound)", (p, k, v) =>
+            !int.TryParse(v[0], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                ? "'pool-max-conn' expects an integer argument."
+                : n < -1 ? "'pool-max-conn' must be >= -1." : Set(k, "PoolMaxConn", Num(n))),
+        new("pool-purge-delay", 1, "<time>: how often idle connections beyond recent need are halved (0: keep none)", (p, k, v) =>
+            ParseTime(v[0], "pool-purge-delay", out var error) is int ms ? Set(k, "PoolPurgeDelay", Num(ms))
+                : v[0].Length > 0 && !char.IsAsciiDigit(v[0][0]) ? $"unexpected character '{v[0][0]}' in argument to <pool-purge-delay>." : error),
+        new("pool-low-conn", 1, "<n>: idle connections kept beyond the recent need", (p, k, v) =>
+            TryInt(v[0], out int n) ? Set(k, "PoolLowConn", Num(n)) : "'pool-low-conn' expects an integer argument >= 0."),
         new("disabled", 0, "start in maintenance", (p, k, v) => Set(k, "Disabled", "true")),
         new("enabled", 0, "start enabled", (p, k, v) => Set(k, "Disabled", "false")),
         new("ssl-min-ver", 1, "SSLv3|TLSv1.0|TLSv1.1|TLSv1.2|TLSv1.3: lowest version", SslWordWithVersion, SslOption: true),

@@ -15,12 +15,16 @@ public class UpstreamPoolTests
         public List<Socket> ServerSides { get; } = [];
         public Server Server { get; }
 
-        public Pairs(PoolFdThresholds? fds = null)
+        public Pairs(PoolFdThresholds? fds = null, HttpReuse reuse = HttpReuse.Safe, int poolMaxConn = -1, int poolPurgeDelay = 5000, int poolLowConn = 0)
         {
             _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _listener.Listen(64);
-            var backend = new Backend(new ProxySection { Name = "be", Mode = ProxyMode.Http }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, fds);
-            Server = new Server(backend, new ServerLine { Name = "s1", Address = "127.0.0.1", Port = ((IPEndPoint)_listener.LocalEndPoint!).Port }, null);
+            var backend = new Backend(new ProxySection { Name = "be", Mode = ProxyMode.Http, HttpReuse = reuse }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, fds);
+            Server = new Server(backend, new ServerLine
+            {
+                Name = "s1", Address = "127.0.0.1", Port = ((IPEndPoint)_listener.LocalEndPoint!).Port,
+                PoolMaxConn = poolMaxConn, PoolPurgeDelay = poolPurgeDelay, PoolLowConn = poolLowConn,
+            }, null);
             backend.Servers = [Server];
             Server.SetInitialAddress(IPAddress.Loopback);
             Server.InitState();
@@ -195,6 +199,83 @@ public class UpstreamPoolTests
         await Assert.That(pool.IdleCount).IsEqualTo(7);
         await Assert.That(returned[0].IsDisposed).IsTrue();             // the oldest
         await Assert.That(returned.Skip(1).Any(c => c.IsDisposed)).IsFalse();
+    }
+
+    [Test]
+    [Arguments(-1, 8)]    // HAProxy's default: no fixed bound, the need decides
+    [Arguments(2, 2)]
+    [Arguments(0, 0)]     // no connection kept for other sessions
+    public async Task Pool_max_conn_bounds_the_idle_connections(int poolMaxConn, int kept)
+    {
+        using var pairs = new Pairs(poolMaxConn: poolMaxConn);
+        await NeededThenReturned(pairs, 8);
+        await Assert.That(pairs.Server.Pool.IdleCount).IsEqualTo(kept);
+    }
+
+    [Test]
+    public async Task Http_reuse_never_and_pool_purge_delay_0_keep_no_idle_connection()
+    {
+        using var never = new Pairs(reuse: HttpReuse.Never);
+        await NeededThenReturned(never, 3);
+        await Assert.That(never.Server.Pool.IdleCount).IsEqualTo(0);
+        using var noPurge = new Pairs(poolPurgeDelay: 0);
+        await NeededThenReturned(noPurge, 3);
+        await Assert.That(noPurge.Server.Pool.IdleCount).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task Pool_low_conn_keeps_that_many_beyond_the_recent_need()
+    {
+        // The need unknown (no purge yet): the first connection back is kept, and with
+        // pool-low-conn 2 two more while used + idle stays within used + 2.
+        using var pairs = new Pairs(poolLowConn: 2);
+        await UseAndReturn(pairs, 4, now: 0);
+        await Assert.That(pairs.Server.Pool.IdleCount).IsEqualTo(3);
+    }
+
+    [Test]
+    public async Task A_purge_comes_every_pool_purge_delay()
+    {
+        using var pairs = new Pairs(poolPurgeDelay: 20_000);
+        var pool = pairs.Server.Pool;
+        await NeededThenReturned(pairs, 8);                    // a purge at 0 learned the need: 8
+        // At the default 5 s the third purge (15 s) would already close 2 of them.
+        for (long t = 5_000; t <= 15_000; t += 5_000) pool.Purge(t);
+        await Assert.That(pool.IdleCount).IsEqualTo(8);
+        // Every 20 s: the need decays over two purges, the third closes half the excess.
+        for (long t = 20_000; t <= 60_000; t += 20_000) pool.Purge(t);
+        await Assert.That(pool.IdleCount).IsEqualTo(6);
+    }
+
+    /// <summary>
+    /// Whether a request takes the idle connection (one that has carried <paramref name="carried"/>
+    /// requests) or opens its own, by `http-reuse`, as HAProxy 2.6 decides.
+    /// </summary>
+    [Test]
+    [Arguments(HttpReuse.Safe, true, 2, false)]
+    [Arguments(HttpReuse.Safe, false, 1, true)]
+    [Arguments(HttpReuse.Aggressive, true, 1, false)]
+    [Arguments(HttpReuse.Aggressive, true, 2, true)]
+    [Arguments(HttpReuse.Aggressive, false, 1, true)]
+    [Arguments(HttpReuse.Always, true, 1, true)]
+    [Arguments(HttpReuse.Never, false, 2, false)]
+    public async Task A_request_takes_an_idle_connection_as_http_reuse_allows(HttpReuse reuse, bool firstRequest, int carried, bool reused)
+    {
+        using var pairs = new Pairs(reuse: reuse, poolMaxConn: 1);
+        var idle = await pairs.OpenAsync();
+        idle.Requests = carried;
+        idle.GoIdle();
+        pairs.Server.Pool.Return(idle, 0);
+        // Never keeps nothing in the pool: put it there as another mode would have.
+        if (reuse == HttpReuse.Never) await Assert.That(pairs.Server.Pool.IdleCount).IsEqualTo(0);
+        else await Assert.That(pairs.Server.Pool.IdleCount).IsEqualTo(1);
+
+        var lease = new UpstreamLease(() => 0);
+        var result = await lease.AcquireAsync(pairs.Server.Backend, firstRequest, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await Assert.That(result.Connection).IsNotNull();
+        await Assert.That(ReferenceEquals(result.Connection, idle)).IsEqualTo(reused);
+        lease.Release(clean: false);
+        lease.EndSession();
     }
 
     [Test]
