@@ -283,6 +283,7 @@ internal sealed class Server : IServerStats
         : Config.Check ? ServerStatus.Up : ServerStatus.NoCheck;
 
     public bool ResolutionMaintenance => _resolutionMaint && !_configMaint;
+    public ServerPoolStats? IdlePool => Backend.Mode == ProxyMode.Http ? Pool.Snapshot() : null;
     public bool CheckEnabled => Config.Check;
     public int CheckHealth => Config.Check ? Volatile.Read(ref _health) : -1;
     public int CheckRise => Config.Rise;

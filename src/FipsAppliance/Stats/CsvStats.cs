@@ -36,7 +36,9 @@ internal static class CsvStats
         Uweight = Col("uweight"), StaticEnd = Col("-"), SslSess = Col("ssl_sess"),
         ChkFail = Col("chkfail"), ChkDown = Col("chkdown"), Downtime = Col("downtime"),
         CheckDuration = Col("check_duration"), LastChk = Col("last_chk"), CheckDesc = Col("check_desc"),
-        CheckRise = Col("check_rise"), CheckFall = Col("check_fall"), CheckHealth = Col("check_health");
+        CheckRise = Col("check_rise"), CheckFall = Col("check_fall"), CheckHealth = Col("check_health"),
+        SrvIcur = Col("srv_icur"), SrcIlim = Col("src_ilim"), IdleConnCur = Col("idle_conn_cur"),
+        SafeConnCur = Col("safe_conn_cur"), UsedConnCur = Col("used_conn_cur"), NeedConnEst = Col("need_conn_est");
 
     public static int ColumnCount => Columns.Length;
 
@@ -131,6 +133,16 @@ internal static class CsvStats
             row.Number(CheckHealth, server.CheckHealth);
         }
         if (server.Address.Length > 0) row.Text(Addr, server.Address);
+        if (server.IdlePool is { } pool)
+        {
+            // As HAProxy 2.6.12 fills them for a server (measured); src_ilim only with a pool-max-conn.
+            row.Number(SrvIcur, pool.Idle);
+            if (pool.Limit >= 0) row.Number(SrcIlim, pool.Limit);
+            row.Number(IdleConnCur, pool.UnsafeIdle);
+            row.Number(SafeConnCur, pool.SafeIdle);
+            row.Number(UsedConnCur, pool.Used);
+            row.Number(NeedConnEst, pool.NeedEstimate);
+        }
     }
 
     /// <summary>The columns every line type fills the same way.</summary>

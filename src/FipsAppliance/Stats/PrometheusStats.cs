@@ -219,6 +219,21 @@ internal static class PrometheusStats
                 check.Sample(1, ("proxy", proxy), ("server", server.Name), ("state", server.CheckStatus));
         }
 
+        // The idle pool, promex 2.6's names and help texts (HTTP servers: a TCP-mode one has no pool).
+        var pools = servers.Select(static x => (x.Proxy, x.Server, Pool: x.Server.IdlePool)).Where(static x => x.Pool is not null).ToList();
+        var idleNow = new Family(w, "haproxy_server_idle_connections_current", Gauge, "Current number of idle connections available for reuse on this server");
+        foreach (var (proxy, server, pool) in pools) idleNow.Sample(pool!.Value.Idle, ("proxy", proxy), ("server", server.Name));
+        var idleLimit = new Family(w, "haproxy_server_idle_connections_limit", Gauge, "Limit on the number of available idle connections on this server (server 'pool_max_conn' directive)");
+        foreach (var (proxy, server, pool) in pools) if (pool!.Value.Limit >= 0) idleLimit.Sample(pool.Value.Limit, ("proxy", proxy), ("server", server.Name));
+        var unsafeIdle = new Family(w, "haproxy_server_unsafe_idle_connections_current", Gauge, "Current number of unsafe idle connections");
+        foreach (var (proxy, server, pool) in pools) unsafeIdle.Sample(pool!.Value.UnsafeIdle, ("proxy", proxy), ("server", server.Name));
+        var safeIdle = new Family(w, "haproxy_server_safe_idle_connections_current", Gauge, "Current number of safe idle connections");
+        foreach (var (proxy, server, pool) in pools) safeIdle.Sample(pool!.Value.SafeIdle, ("proxy", proxy), ("server", server.Name));
+        var used = new Family(w, "haproxy_server_used_connections_current", Gauge, "Current number of connections in use");
+        foreach (var (proxy, server, pool) in pools) used.Sample(pool!.Value.Used, ("proxy", proxy), ("server", server.Name));
+        var need = new Family(w, "haproxy_server_need_connections_current", Gauge, "Estimated needed number of connections");
+        foreach (var (proxy, server, pool) in pools) need.Sample(pool!.Value.NeedEstimate, ("proxy", proxy), ("server", server.Name));
+
         var handshakes = new Family(w, "datadog_fips_proxy_server_tls_handshakes_total", Counter, "Total number of full TLS handshakes with this server since the process started");
         foreach (var (proxy, server, _) in servers) handshakes.Sample(Volatile.Read(ref server.Counters.TlsHandshakes), ("proxy", proxy), ("server", server.Name));
 

@@ -68,6 +68,8 @@ public interface IServerStats
 
     /// <summary>In maintenance because the resolvers have no address for it: "MAINT (resolution)".</summary>
     bool ResolutionMaintenance => Status == ServerStatus.Maint && Address.Length == 0;
+    /// <summary>The server's idle pool now (HAProxy's srv_icur, src_ilim, idle/safe/used_conn_cur, need_conn_est); null when unknown.</summary>
+    ServerPoolStats? IdlePool => null;
     /// <summary>check_health: 0..rise+fall-1 (UP from rise on), or -1 when unknown or not checked.</summary>
     int CheckHealth => -1;
     int CheckRise => 0;
@@ -86,4 +88,14 @@ public interface IServerStats
     long DownTransitions => 0;
     /// <summary>downtime: seconds spent DOWN or in maintenance.</summary>
     long DowntimeSeconds => 0;
+}
+
+/// <summary>
+/// A server's connections as HAProxy 2.6 counts them in its stats: idle ones that carried one
+/// request (unsafe) and more than one (safe), those in use, the estimated need that bounds the
+/// pool, and its `pool-max-conn` (-1: none).
+/// </summary>
+public readonly record struct ServerPoolStats(int UnsafeIdle, int SafeIdle, int Used, int NeedEstimate, int Limit)
+{
+    public int Idle => UnsafeIdle + SafeIdle;
 }

@@ -53,6 +53,17 @@ internal sealed class UpstreamPool(Server server)
         get { lock (_gate) return _used; }
     }
 
+    /// <summary>What the stats show of this pool, taken under its lock.</summary>
+    public Stats.ServerPoolStats Snapshot()
+    {
+        lock (_gate)
+        {
+            int safe = 0;
+            foreach (var c in _idle) if (c.Requests > 1) safe++;
+            return new(_idle.Count - safe, safe, _used, _estimatedNeed, server.Config.PoolMaxConn);
+        }
+    }
+
     /// <summary>A new connection to this server is in use.</summary>
     public void Opened()
     {

@@ -69,6 +69,30 @@ public class CsvStatsTests
         await Assert.That(fe["qcur"]).IsEqualTo("");
     }
 
+    /// <summary>
+    /// The idle pool's columns, filled on server lines as HAProxy 2.6.12 fills them (measured: an
+    /// HTTP server line has srv_icur, idle/safe/used_conn_cur and need_conn_est; src_ilim only
+    /// with a pool-max-conn; frontend and backend lines none).
+    /// </summary>
+    [Test]
+    public async Task Server_lines_carry_the_idle_pool()
+    {
+        var pooled = new FakeServer { Name = "pooled", Address = "10.0.0.9:443", IdlePool = new ServerPoolStats(2, 3, 4, 7, 8) };
+        var unbounded = new FakeServer { Name = "unbounded", Address = "10.0.0.10:443", IdlePool = new ServerPoolStats(0, 1, 0, 1, -1) };
+        var rows = Rows(new FakeSource { Backends = [new FakeBackend { Name = "pool-test", Servers = [pooled, unbounded] }] });
+
+        var p = rows.Single(r => r["svname"] == "pooled");
+        await Assert.That(p["srv_icur"]).IsEqualTo("5");
+        await Assert.That(p["src_ilim"]).IsEqualTo("8");
+        await Assert.That(p["idle_conn_cur"]).IsEqualTo("2");
+        await Assert.That(p["safe_conn_cur"]).IsEqualTo("3");
+        await Assert.That(p["used_conn_cur"]).IsEqualTo("4");
+        await Assert.That(p["need_conn_est"]).IsEqualTo("7");
+        await Assert.That(rows.Single(r => r["svname"] == "unbounded")["src_ilim"]).IsEqualTo("");
+        var backend = rows.Single(r => r["pxname"] == "pool-test" && r["svname"] == "BACKEND");
+        await Assert.That(backend["srv_icur"] + backend["idle_conn_cur"] + backend["need_conn_est"]).IsEqualTo("");
+    }
+
     [Test]
     public async Task Server_lines_carry_status_check_and_upstream_counters()
     {

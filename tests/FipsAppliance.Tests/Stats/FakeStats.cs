@@ -45,6 +45,7 @@ internal sealed class FakeServer : IServerStats
     public int Weight { get; init; } = 1;
     public int MaxConn { get; init; }
     public TrafficCounters Counters { get; init; } = new();
+    public ServerPoolStats? IdlePool { get; init; }
 }
 
 internal static class FakeStats

@@ -86,6 +86,22 @@ public partial class PrometheusStatsTests
     }
 
     [Test]
+    public async Task Servers_idle_pools_use_the_exporters_names()
+    {
+        var pooled = new FakeServer { Name = "pooled", IdlePool = new ServerPoolStats(2, 3, 4, 7, 8) };
+        var unbounded = new FakeServer { Name = "unbounded", IdlePool = new ServerPoolStats(0, 1, 0, 1, -1) };
+        string text = FakeStats.Render(new FakeSource { Backends = [new FakeBackend { Name = "be", Servers = [pooled, unbounded] }] }, StatsFormat.Prometheus);
+
+        await Assert.That(text).Contains("\nhaproxy_server_idle_connections_current{proxy=\"be\",server=\"pooled\"} 5\n");
+        await Assert.That(text).Contains("\nhaproxy_server_idle_connections_limit{proxy=\"be\",server=\"pooled\"} 8\n");
+        await Assert.That(text).DoesNotContain("haproxy_server_idle_connections_limit{proxy=\"be\",server=\"unbounded\"}");
+        await Assert.That(text).Contains("\nhaproxy_server_unsafe_idle_connections_current{proxy=\"be\",server=\"pooled\"} 2\n");
+        await Assert.That(text).Contains("\nhaproxy_server_safe_idle_connections_current{proxy=\"be\",server=\"pooled\"} 3\n");
+        await Assert.That(text).Contains("\nhaproxy_server_used_connections_current{proxy=\"be\",server=\"pooled\"} 4\n");
+        await Assert.That(text).Contains("\nhaproxy_server_need_connections_current{proxy=\"be\",server=\"unbounded\"} 1\n");
+    }
+
+    [Test]
     public async Task Tcp_proxies_have_no_http_series()
     {
         string text = FakeStats.Render(FakeStats.Appliance(), StatsFormat.Prometheus);

@@ -279,6 +279,23 @@ public class UpstreamPoolTests
     }
 
     [Test]
+    public async Task The_stats_see_unsafe_and_safe_idle_connections_those_in_use_and_the_need()
+    {
+        using var pairs = new Pairs(poolMaxConn: 10);
+        var returned = await NeededThenReturned(pairs, 3);   // the need learned: 3
+        var inUse = await pairs.OpenAsync();
+        await Assert.That(pairs.Server.IdlePool).IsEqualTo(new FipsAppliance.Stats.ServerPoolStats(3, 0, 1, 3, 10));
+        inUse.Dispose();
+        pairs.Server.Pool.Closed();
+        // A connection that carried a second request is safe (HAProxy's safe list).
+        var again = pairs.Server.Pool.TryTake()!;
+        again.Requests = 2;
+        again.GoIdle();
+        pairs.Server.Pool.Return(again, 0);
+        await Assert.That(pairs.Server.IdlePool).IsEqualTo(new FipsAppliance.Stats.ServerPoolStats(2, 1, 0, 3, 10));
+    }
+
+    [Test]
     public async Task Skips_an_idle_connection_the_server_closed_or_spoke_on()
     {
         using var pairs = new Pairs();
