@@ -7,12 +7,18 @@ namespace FipsAppliance.Lifecycle;
 /// no collection ever decommitted (an idle relay allocates too little to trigger one) and about
 /// 8 MB free memory in the malloc arenas of the socket event threads (OpenSSL's TLS state).
 ///
-/// Every <see cref="CheckMilliseconds"/> it looks at how much the process allocated: a spell
-/// with at least <see cref="BusyBytes"/> since the last trim, followed by a whole interval with
-/// under <see cref="QuietBytes"/>, gets one aggressive, compacting collection and a
-/// malloc_trim. So it runs at most once per quiet period, never during traffic, and a relay
-/// that stays idle pays nothing after the first trim. It belongs to the process (the GC heap
-/// and the arenas are the process's), not to a live model.
+/// Every <see cref="CheckMilliseconds"/> it looks at how much the process allocated and how many
+/// bytes it relayed: a spell with at least <see cref="BusyBytes"/> of either since the last trim,
+/// followed by a whole interval with under <see cref="QuietBytes"/> of both, gets one aggressive,
+/// compacting collection and a malloc_trim. So it runs at most once per quiet period, never during
+/// traffic, and a relay that stays idle pays nothing after the first trim. It belongs to the
+/// process (the GC heap and the arenas are the process's), not to a live model.
+///
+/// Bytes relayed count because the steady state allocates next to nothing on the managed heap
+/// while OpenSSL's buffers grow in the malloc arenas: with allocation alone, a 3 s burst of
+/// keep-alive traffic (64 connections, wrk) was not a busy spell, and 12 s later the relay still
+/// held 29-37 MB (13-21 MB anonymous) where a trim gives 27-29 MB; four bursts out of five were
+/// never trimmed.
 /// </summary>
 internal sealed class IdleMemoryTrim : IDisposable
 {
@@ -30,20 +36,27 @@ internal sealed class IdleMemoryTrim : IDisposable
 
     private readonly ITimer? _timer;
     private readonly Func<long> _allocated;
+    private readonly Func<long> _relayed;
     private readonly Action _trim;
     private long _lastSeen;
     private long _lastTrim;
+    private long _lastRelayed;
+    /// <summary>Bytes relayed since the last trim (summed per check: the counter restarts with each reload's model).</summary>
+    private long _relayedSinceTrim;
     private int _running;
 
     /// <param name="time">Where its timer runs: the daemon's <see cref="Runtime.TimerThread"/>.</param>
-    public IdleMemoryTrim(TimeProvider time) : this(() => GC.GetTotalAllocatedBytes(precise: false), TrimNow, time) { }
+    /// <param name="relayed">Bytes the serving model has relayed so far (its frontends' bytes in and out).</param>
+    public IdleMemoryTrim(TimeProvider time, Func<long> relayed) : this(() => GC.GetTotalAllocatedBytes(precise: false), relayed, TrimNow, time) { }
 
-    /// <summary>Tests: their own allocation counter and trim, and <see cref="Check"/> called by hand.</summary>
-    internal IdleMemoryTrim(Func<long> allocated, Action trim, TimeProvider? time)
+    /// <summary>Tests: their own counters and trim, and <see cref="Check"/> called by hand.</summary>
+    internal IdleMemoryTrim(Func<long> allocated, Func<long> relayed, Action trim, TimeProvider? time)
     {
         _allocated = allocated;
+        _relayed = relayed;
         _trim = trim;
         _lastSeen = _lastTrim = allocated();
+        _lastRelayed = relayed();
         var interval = TimeSpan.FromMilliseconds(CheckMilliseconds);
         _timer = time?.CreateTimer(_ => Check(), null, interval, interval);
     }
@@ -70,6 +83,8 @@ internal sealed class IdleMemoryTrim : IDisposable
     {
         _trim();
         _lastTrim = _lastSeen = _allocated();
+        _lastRelayed = _relayed();
+        _relayedSinceTrim = 0;
     }
 
     private static void TrimNow()
@@ -85,9 +100,15 @@ internal sealed class IdleMemoryTrim : IDisposable
         try
         {
             long now = _allocated();
-            bool quiet = now - _lastSeen < QuietBytes;
+            long relayed = _relayed();
+            // A reload's new model counts from 0: what it relayed is all new.
+            long relayedNow = relayed >= _lastRelayed ? relayed - _lastRelayed : relayed;
+            _lastRelayed = relayed;
+            _relayedSinceTrim += relayedNow;
+            bool quiet = now - _lastSeen < QuietBytes && relayedNow < QuietBytes;
             _lastSeen = now;
-            if (!quiet || now - Volatile.Read(ref _lastTrim) < BusyBytes) return false;
+            bool busy = now - Volatile.Read(ref _lastTrim) >= BusyBytes || _relayedSinceTrim >= BusyBytes;
+            if (!quiet || !busy) return false;
             TrimAndRestart();
             return true;
         }

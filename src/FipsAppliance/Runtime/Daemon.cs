@@ -117,7 +117,7 @@ internal sealed partial class Daemon
         }
         model.StartAsync().GetAwaiter().GetResult();
         WarmUpTls(model);
-        _idleTrim = new IdleMemoryTrim(_timers);
+        _idleTrim = new IdleMemoryTrim(_timers, RelayedBytes);
         _idleTrim.AfterStartup();            // before the listeners accept: no request waits on it
         listeners.Commit(plan);
         _current = model;
@@ -140,6 +140,15 @@ internal sealed partial class Daemon
             else break;
         }
         return Stop();
+    }
+
+    /// <summary>Bytes the serving model's frontends relayed so far, in and out: the idle trim's measure of traffic.</summary>
+    private long RelayedBytes()
+    {
+        if (Volatile.Read(ref _current) is not { } model) return 0;
+        long bytes = 0;
+        foreach (var f in model.Frontends) bytes += Volatile.Read(ref f.Counters.BytesIn) + Volatile.Read(ref f.Counters.BytesOut);
+        return bytes;
     }
 
     // --- building a model ---

@@ -11,8 +11,41 @@ public class IdleMemoryTrimTests
     private sealed class Fake
     {
         public long Allocated;
+        public long Relayed;
         public int Trims;
-        public IdleMemoryTrim Trim() => new(() => Allocated, () => Trims++, time: null);
+        public IdleMemoryTrim Trim() => new(() => Allocated, () => Relayed, () => Trims++, time: null);
+    }
+
+    /// <summary>
+    /// Keep-alive traffic allocates next to nothing on the managed heap while OpenSSL's buffers
+    /// grow outside it: bytes relayed make a busy spell too, and their absence a quiet interval.
+    /// </summary>
+    [Test]
+    public async Task Bytes_relayed_make_a_busy_spell_even_without_allocation()
+    {
+        var f = new Fake();
+        using var trim = f.Trim();
+        f.Relayed += 20 * IdleMemoryTrim.BusyBytes;          // a burst that allocated nothing
+        await Assert.That(trim.Check()).IsFalse();           // never during traffic
+        f.Relayed += 2 * IdleMemoryTrim.QuietBytes;          // relaying still, allocating nothing: not quiet
+        await Assert.That(trim.Check()).IsFalse();
+        await Assert.That(trim.Check()).IsTrue();            // then quiet: trimmed
+        await Assert.That(trim.Check()).IsFalse();
+        await Assert.That(f.Trims).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task A_reloads_new_model_counting_from_zero_is_traffic_not_a_loss()
+    {
+        var f = new Fake();
+        using var trim = f.Trim();
+        f.Relayed = 100 * IdleMemoryTrim.BusyBytes;
+        await Assert.That(trim.Check()).IsFalse();
+        await Assert.That(trim.Check()).IsTrue();
+        f.Relayed = 2 * IdleMemoryTrim.BusyBytes;            // the new model's counters: all of it new traffic
+        await Assert.That(trim.Check()).IsFalse();
+        await Assert.That(trim.Check()).IsTrue();
+        await Assert.That(f.Trims).IsEqualTo(2);
     }
 
     [Test]
