@@ -28,11 +28,7 @@ public class LogTargetTests(ShippedEnvironment env)
         await using var relay = await StartLoggingToAsync(which, port, HttpLog);
 
         var id = Payloads.NewTestId();
-        await using (var c = await RawHttp.ConnectAsync(relay.MetricsPort))
-        {
-            await c.SendAsync($"GET /api/v2/series?{id} HTTP/1.1\r\nHost: metrics.agent.ddog-gov.com\r\n{TestIntake.TestIdHeader}: {id}\r\nConnection: close\r\n\r\n");
-            await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
-        }
+        await RelayOneAsync(relay, id);
         var line = await ReceiveLineAsync(syslog, id, TimeSpan.FromSeconds(10));
         await Assert.That(line).IsNotNull();
         // <local0.info> Mmm dd hh:mm:ss tag[pid]: the httplog line, then a newline (haproxy 2.6.12's default).
@@ -118,16 +114,20 @@ public class LogTargetTests(ShippedEnvironment env)
         await using var relay = await relayStart;
 
         var id = Payloads.NewTestId();
-        await using (var c = await RawHttp.ConnectAsync(relay.MetricsPort))
-        {
-            await c.SendAsync($"GET /api/v2/series?{id} HTTP/1.1\r\nHost: metrics.agent.ddog-gov.com\r\n{TestIntake.TestIdHeader}: {id}\r\nConnection: close\r\n\r\n");
-            await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
-        }
+        await RelayOneAsync(relay, id);
         var line = await ReceiveLineAsync(syslog, id, TimeSpan.FromSeconds(10));
         await Assert.That(line).IsNotNull();
         await Assert.That(line!).Matches(new Regex(
             $@"^<134>1 \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{6}}[+-]\d\d:\d\d relay-7\.example {tag} {relay.Process.Pid} - - 127\.0\.0\.1:\d+ "));
         await Assert.That(relay.Output).DoesNotContain("log-send-hostname");
+    }
+
+    /// <summary>One metrics request carrying <paramref name="id"/> (in its path too, so its access line can be found), relayed with 202.</summary>
+    private static async Task RelayOneAsync(RelayUnderTest relay, string id)
+    {
+        await using var c = await RawHttp.ConnectAsync(relay.MetricsPort);
+        await c.SendAsync($"GET /api/v2/series?{id} HTTP/1.1\r\nHost: metrics.agent.ddog-gov.com\r\n{TestIntake.TestIdHeader}: {id}\r\nConnection: close\r\n\r\n");
+        await Assert.That((await c.ReadFinalResponseAsync())?.Status).IsEqualTo(202);
     }
 
     /// <summary>A UDP socket on a free loopback port, standing in for a syslog daemon.</summary>
