@@ -5,25 +5,31 @@
 # default; fips=yes as the default property; TLS groups limited to the approved NIST curves and
 # TLS cipher lists limited to approved AES-GCM suites, for every TLS context of the process.
 #
-#   fipsinstall.sh <embedded-dir>     e.g. /opt/datadog-fips-proxy/embedded
+#   fipsinstall.sh <embedded-dir> [<output-dir>]
+#       <embedded-dir>  e.g. /opt/datadog-fips-proxy/embedded: the module is <embedded-dir>/lib/ossl-modules/fips.so
+#       <output-dir>    where fipsmodule.cnf and openssl.cnf go; default <embedded-dir>/ssl. The
+#                       container image names a writable directory on /run here, at every start.
 #
-# Used by ./build.sh for the development tree and by the packages' post-install scripts.
+# Used by ./build.sh for the development tree, by the packages' post-install scripts and by the
+# container image's entry point.
 set -eu
-EMB=${1:?usage: fipsinstall.sh <embedded-dir>}
+EMB=${1:?usage: fipsinstall.sh <embedded-dir> [<output-dir>]}
 EMB=$(cd "$EMB" && pwd)
 MODULE="$EMB/lib/ossl-modules/fips.so"
 [ -f "$MODULE" ] || { echo "fipsinstall: no FIPS module at $MODULE" >&2; exit 1; }
-mkdir -p "$EMB/ssl"
+OUT=${2:-$EMB/ssl}
+mkdir -p "$OUT" && [ -w "$OUT" ] || { echo "fipsinstall: cannot write to $OUT" >&2; exit 1; }
+OUT=$(cd "$OUT" && pwd)
 # The system openssl command runs the install; it needs no FIPS config of its own.
 OPENSSL_CONF=/dev/null openssl fipsinstall -quiet -module "$MODULE" -provider_name fips \
-  -out "$EMB/ssl/fipsmodule.cnf.tmp"
-mv "$EMB/ssl/fipsmodule.cnf.tmp" "$EMB/ssl/fipsmodule.cnf"
-cat > "$EMB/ssl/openssl.cnf.tmp" <<CNF
+  -out "$OUT/fipsmodule.cnf.tmp"
+mv "$OUT/fipsmodule.cnf.tmp" "$OUT/fipsmodule.cnf"
+cat > "$OUT/openssl.cnf.tmp" <<CNF
 # Written by fipsinstall.sh for this host. The daemon loads this file itself, before any crypto.
 config_diagnostics = 1
 openssl_conf = openssl_init
 
-.include $EMB/ssl/fipsmodule.cnf
+.include $OUT/fipsmodule.cnf
 
 [openssl_init]
 providers = provider_sect
@@ -59,5 +65,9 @@ MinProtocol = TLSv1.2
 CipherString = ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384
 Ciphersuites = TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256
 CNF
-mv "$EMB/ssl/openssl.cnf.tmp" "$EMB/ssl/openssl.cnf"
-echo "fipsinstall: FIPS provider installed for this host in $EMB"
+mv "$OUT/openssl.cnf.tmp" "$OUT/openssl.cnf"
+if [ "$OUT" = "$EMB/ssl" ]; then
+  echo "fipsinstall: FIPS provider installed for this host in $EMB"
+else
+  echo "fipsinstall: FIPS provider installed for this host in $OUT (module $MODULE)"
+fi
