@@ -12,6 +12,7 @@
 #   fuzz      [target|all] [seconds]: afl++ + SharpFuzz on the parsers -> artifacts/fuzz (tests/Fuzz/fuzz.sh)
 #   package   build, then the .deb and the .rpm                        -> artifacts/packages/
 #   debroot   the cached debootstrap root the package tests install into (made by `test` too)
+#   image     build, package, then the OCI container image                -> artifacts/images/
 #
 # Environment:
 #   FIPS_OPENSSL_TARBALL  an openssl-<version>.tar.gz to build the FIPS provider from (how a
@@ -32,7 +33,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 APT_PACKAGES=(build-essential perl dpkg-dev ca-certificates openssl libssl3 clang zlib1g-dev
               haproxy nginx-light dnsmasq-base wrk nghttp2-client curl procps
               rpm lintian rpmlint debootstrap systemd strace
-              python3-minimal)     # package + its tests
+              python3-minimal buildah)     # package + its tests
 
 deps() {
   local missing=()
@@ -253,18 +254,13 @@ package() {
 }
 
 # A minimal Debian root (debootstrap --variant=minbase, the machine's own suite and mirror) with
-# the .deb's dependencies and systemd (installed, as in any VM image, but never running there) in
-# it, for the package tests: they install the .deb into a copy of it without network, as an
-# air-gapped image build would. Made once (needs the network), cached as a tarball in
-# $FIPS_CACHE/debroot; artifacts/debroot.tar links to it.
-debroot() {
-  local suite mirror include key tar
+# the given packages in it, made once (needs the network) and cached as a tarball in
+# $FIPS_CACHE/debroot/<suite>-<name>-<key>.tar; prints the tarball's path.
+minbase_tar() {
+  local name=$1 include=$2 suite mirror key tar
   suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-  include=$(dpkg-deb -f "$PKG/${PKG_NAME}_$(product_version)_amd64.deb" Depends \
-              | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/[[:space:]]//g' | grep -v '^libc6$' \
-              | { cat; echo systemd; } | sort | paste -sd, -)
   key=$(printf '%s %s' "$suite" "$include" | sha256sum | cut -c1-12)
-  tar="$FIPS_CACHE/debroot/$suite-minbase-$key.tar"
+  tar="$FIPS_CACHE/debroot/$suite-$name-$key.tar"
   if [ ! -f "$tar" ]; then
     mirror=$(awk -v s="$suite" '
       /^Types:/ { deb = ($0 ~ /[[:space:]]deb([[:space:]]|$)/) } /^URIs:/ { uri = $2 }
@@ -280,8 +276,23 @@ debroot() {
     rm -rf "$tmp/root/var/cache/apt/archives/"*.deb "$tmp/root/var/lib/apt/lists/"*_Packages
     tar -C "$tmp/root" -cf "$tmp/root.tar" . && mv "$tmp/root.tar" "$tar"
     rm -rf "$tmp"
-    find "$FIPS_CACHE/debroot" -maxdepth 1 -name "$suite-minbase-*.tar" ! -name "$(basename "$tar")" -delete   # stale roots
+    find "$FIPS_CACHE/debroot" -maxdepth 1 -name "$suite-$name-*.tar" ! -name "$(basename "$tar")" -delete   # stale roots
   fi
+  printf '%s' "$tar"
+}
+
+# The .deb's dependencies (what debootstrap must --include for it), comma-separated, libc6 left out.
+deb_depends() {
+  dpkg-deb -f "$PKG/${PKG_NAME}_$(product_version)_amd64.deb" Depends \
+    | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/[[:space:]]//g' | grep -v '^libc6$' | sort
+}
+
+# The root the package tests install into: the .deb's dependencies and systemd (installed, as in
+# any VM image, but never running there). They install the .deb into a copy of it without
+# network, as an air-gapped image build would. artifacts/debroot.tar links to the cached tarball.
+debroot() {
+  local tar
+  tar=$(minbase_tar minbase "$( { deb_depends; echo systemd; } | sort | paste -sd, -)")
   ln -sfn "$tar" "$ART/debroot.tar"
   # systemd-nspawn (package systemd-container, at this machine's systemd version when the archive
   # still has it) unpacked, not installed: the package tests boot the root with it, so the unit
@@ -300,6 +311,85 @@ debroot() {
   ln -sfn "$nspawn/usr/bin/systemd-nspawn" "$ART/systemd-nspawn"
 }
 
+# --- container image ------------------------------------------------------------------------
+# An OCI image (buildah, no daemon, no container run) for the sidecar deployments (Kubernetes, ECS):
+# a minimal Debian root with only the .deb's dependencies (no systemd), the .deb installed into it
+# offline as on a host, then made an image. The parts of src/dist/container/ that differ from a
+# host install, and why:
+#   - no FIPS installation in the image (the security policy: valid for the machine it ran on
+#     only); entrypoint.sh runs fipsinstall.sh into /run/datadog-fips-proxy at every start, and
+#     the image's datadog-fips-proxy.ini points the daemon there;
+#   - the shipped cfg with `log stdout` for the UDP syslog on 127.0.0.1 a container does not have
+#     (the only change; it still passes `haproxy -c`);
+#   - runs as dd-agent (numeric, so Kubernetes' runAsNonRoot can check it), PID 1 is the daemon.
+# -> artifacts/images/datadog-fips-proxy_<version>_amd64.oci.tar (`podman load -i`, or
+#    `skopeo copy oci-archive:<file> docker-daemon:datadog-fips-proxy:<version>`).
+IMG="$ART/images"
+
+image() {
+  package
+  local v out
+  v=$(product_version)
+  out="$IMG/${PKG_NAME}_${v}_amd64.oci.tar"
+  if [ -f "$out" ] && [ -z "$(find "$PKG/${PKG_NAME}_${v}_amd64.deb" "$ROOT/src/dist/container" "$ROOT/build.sh" \
+                                -newer "$out" -type f 2>/dev/null | head -n1)" ]; then
+    return 0
+  fi
+  log "building the container image $v"
+  local base; base=$(minbase_tar image "$(deb_depends | paste -sd, -)")
+  rm -rf "$ART"/.image.*
+  local work; work=$(mktemp -d "$ART/.image.XXXXXX")
+  local root="$work/root" app="/opt/$PKG_NAME" etc="/etc/$PKG_NAME"
+  mkdir "$root" && tar -xpf "$base" -C "$root"
+
+  # The .deb as on a host, offline; its postinst makes dd-agent, the CA link and the cfg.
+  cp "$PKG/${PKG_NAME}_${v}_amd64.deb" "$root/tmp/"
+  unshare --mount --pid --fork --kill-child --net --mount-proc="$root/proc" \
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+    dpkg -i "/tmp/${PKG_NAME}_${v}_amd64.deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
+  rm -f "$root/tmp/"*.deb "$root$app/embedded/ssl/fipsmodule.cnf" "$root$app/embedded/ssl/openssl.cnf"
+
+  install -m 0644 "$ROOT/src/dist/container/datadog-fips-proxy.ini" "$root$etc/datadog-fips-proxy.ini"
+  install -m 0755 "$ROOT/src/dist/container/entrypoint.sh" "$root$app/embedded/bin/container-entrypoint.sh"
+  sed -i 's|^\(\s*\)log 127\.0\.0\.1 local0$|\1log stdout format raw local0|' "$root$etc/datadog-fips-proxy.cfg"
+  grep -q '^\s*log stdout format raw local0$' "$root$etc/datadog-fips-proxy.cfg" \
+    || { echo "image: the shipped cfg has no 'log 127.0.0.1 local0' line to turn into 'log stdout'" >&2; exit 1; }
+  local uid gid
+  uid=$(awk -F: '$1 == "dd-agent" { print $3 }' "$root/etc/passwd")
+  gid=$(awk -F: '$1 == "dd-agent" { print $4 }' "$root/etc/passwd")
+  [ -n "$uid" ] && [ -n "$gid" ] || { echo "image: the postinst made no dd-agent user" >&2; exit 1; }
+  install -d -m 0700 -o "$uid" -g "$gid" "$root/run/$PKG_NAME"
+  # What an image does not carry: the build machine's name and resolvers (the runtime provides
+  # them), apt's lists and caches, logs of the build; and, as Debian's slim images, manuals,
+  # translations and documentation other than the licences (usr/share/doc/*/copyright).
+  : > "$root/etc/resolv.conf"; rm -f "$root/etc/hostname"
+  rm -rf "$root/var/cache/apt/"* "$root/var/lib/apt/lists/"* "$root/var/cache/debconf/"*-old \
+         "$root/var/log/"* "$root/usr/share/man/"* "$root/usr/share/info/"* "$root/usr/share/locale/"* \
+         "$root/tmp/"* "$root/root/".[!.]* 2>/dev/null || true
+  find "$root/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete
+
+  local epoch ctr mnt ports=()
+  epoch=$(date -u -d "$(changelog_head | cut -d' ' -f2) 12:00:00" +%s)
+  for p in $(seq 9803 9818); do ports+=(--port "$p/tcp"); done
+  local ba=(buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs)
+  ctr=$("${ba[@]}" from --quiet scratch)
+  mnt=$("${ba[@]}" mount "$ctr")
+  tar -C "$root" -cf - . | tar -C "$mnt" -xpf -
+  "${ba[@]}" umount "$ctr" >/dev/null
+  "${ba[@]}" config --created-by "./build.sh image" --os linux --arch amd64 --user "$uid:$gid" --workingdir / --stop-signal SIGTERM \
+    --env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    --entrypoint "[\"$app/embedded/bin/container-entrypoint.sh\"]" --cmd "[\"-f\", \"$etc/datadog-fips-proxy.cfg\"]" \
+    "${ports[@]}" \
+    --label "org.opencontainers.image.title=$PKG_NAME" --label "org.opencontainers.image.version=$v" \
+    --label "org.opencontainers.image.description=Datadog Agent FIPS Proxy: relays the Agent's traffic over FIPS 140 TLS" \
+    "$ctr"
+  mkdir -p "$IMG"
+  rm -f "$IMG"/*.oci.tar
+  "${ba[@]}" commit --quiet --format oci --disable-compression=false --timestamp "$epoch" --rm "$ctr" "oci-archive:$out.tmp:$PKG_NAME:$v" >/dev/null
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
+}
+
 run_daemon() {
   build
   # A run tree that mirrors /etc/datadog-fips-proxy: the example cfg and the CA bundle it names.
@@ -313,6 +403,7 @@ run_daemon() {
 run_tests() {
   package
   debroot
+  image
   export FIPS_APPLIANCE_ARTIFACTS="$ART"
   dotnet test --project "$ROOT/tests/FipsAppliance.Tests/FipsAppliance.Tests.csproj" -c Release "$@"
 }
@@ -332,6 +423,7 @@ case "$cmd" in
   fuzz) deps; "$ROOT/tests/Fuzz/fuzz.sh" "$@" ;;
   package) package ;;
   debroot) package; debroot ;;
+  image) image ;;
   clean) rm -rf "$ART"; find "$ROOT/src" "$ROOT/tests" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
   *) sed -n '2,20p' "$0"; exit 2 ;;
 esac
