@@ -17,7 +17,9 @@
 # Environment:
 #   FIPS_OPENSSL_TARBALL  an openssl-<version>.tar.gz to build the FIPS provider from (how a
 #                         production, air-gapped build brings the CMVP-validated 3.0.9 / 3.1.2
-#                         source). Default: the upstream tarball inside Debian's openssl source package.
+#                         source; its SHA-256 is checked against the release's). Default: the upstream
+#                         tarball inside Debian's openssl source package (not a validated version).
+#   FIPS_REQUIRE_VALIDATED=1  refuse to build from anything but a CMVP-validated release tarball
 #   FIPS_CACHE            where downloaded sources and built modules are cached (default ~/.cache/fips-appliance)
 set -euo pipefail
 
@@ -74,6 +76,49 @@ fetch_debian_openssl_tarball() {
   ls -1 "$work"/openssl_*.orig.tar.gz 2>/dev/null | sort -V | tail -n1
 }
 
+# The OpenSSL releases whose FIPS provider is CMVP-validated: version, SHA-256 of the release
+# tarball as openssl.org publishes it beside the tarball, certificate. A tarball that says it is
+# one of these versions (VERSION.dat) must be that release byte for byte: building "3.0.9" from
+# anything else would make a module that reports a validated version and is not one.
+VALIDATED_OPENSSL=(
+  "3.0.8 6c13d2bf38fdf31eac3ce2a347073673f5d63263398f1f69d0df4a41253e4b3e FIPS 140-2 certificate #4282"
+  "3.0.9 eb1ab04781474360f77c318ab89d8c5a03abc38e63d65a603cabbf1b00a1dc90 FIPS 140-2 certificate #4282"
+  "3.1.2 a0ce69b8b97ea6a35b96875235aa453b966ba3cba8af2de23657d8b6767d6539 FIPS 140-3 certificate #4985"
+)
+# The provider is configured exactly as the security policies of those releases say (and nothing
+# else is passed): `./Configure enable-fips`. Part of the cache key.
+FIPS_CONFIGURE=(enable-fips)
+
+# Says which source the provider is built from; refuses a tarball that claims a validated version
+# without being that release, and (FIPS_REQUIRE_VALIDATED=1, for a production build) any tarball
+# that is not a validated release.
+check_fips_source() {
+  local tarball=$1 sha version entry
+  sha=$(sha256sum "$tarball" | cut -d' ' -f1)
+  version=$( { tar -xzOf "$tarball" --wildcards --no-anchored 'VERSION.dat' 2>/dev/null || true; } \
+              | awk -F= '/^MAJOR=/ {ma=$2} /^MINOR=/ {mi=$2} /^PATCH=/ {pa=$2} END {if (ma != "") print ma "." mi "." pa}')
+  [ -n "$version" ] || { echo "$tarball: no VERSION.dat inside: not an OpenSSL 3 source tarball" >&2; exit 1; }
+  for entry in "${VALIDATED_OPENSSL[@]}"; do
+    read -r -a f <<< "$entry"
+    if [ "$sha" = "${f[1]}" ]; then
+      log "FIPS provider source: openssl $version, the CMVP-validated release (${f[*]:2})"
+      return 0
+    fi
+    if [ "$version" = "${f[0]}" ]; then
+      echo "$tarball says it is OpenSSL $version, a CMVP-validated version, but it is not that release:" >&2
+      echo "  its SHA-256 is $sha, the release's is ${f[1]} (openssl-$version.tar.gz.sha256 on openssl.org)." >&2
+      echo "  A provider built from it would report $version without being the validated module; use the release tarball." >&2
+      exit 1
+    fi
+  done
+  if [ "${FIPS_REQUIRE_VALIDATED:-0}" = 1 ]; then
+    echo "FIPS_REQUIRE_VALIDATED=1: $(basename "$tarball") is OpenSSL $version, not a CMVP-validated release" >&2
+    echo "  (validated: $(printf '%s\n' "${VALIDATED_OPENSSL[@]}" | cut -d' ' -f1 | paste -sd' ' -)); name one with FIPS_OPENSSL_TARBALL." >&2
+    exit 1
+  fi
+  log "FIPS provider source: openssl $version ($(basename "$tarball")), not a CMVP-validated release: fine for development, not for a FIPS deployment"
+}
+
 fips_module() {
   local tarball=${FIPS_OPENSSL_TARBALL:-}
   mkdir -p "$FIPS_CACHE"
@@ -88,17 +133,21 @@ fips_module() {
     [ -n "$tarball" ] && [ -f "$tarball" ] || { echo "could not fetch Debian's openssl source tarball" >&2; exit 1; }
   fi
   [ -f "$tarball" ] || { echo "FIPS_OPENSSL_TARBALL=$tarball: no such file" >&2; exit 1; }
-  local key; key=$(sha256sum "$tarball" | cut -c1-16)
+  local key; key=$( { sha256sum "$tarball" | cut -d' ' -f1; echo "${FIPS_CONFIGURE[*]}"; } | sha256sum | cut -c1-16)
+  local marker="$FIPS_CACHE/fips-$key/source"
+  # Checked when the module is built and whenever the source changes, not on every build.
+  if [ ! -f "$marker" ] || [ "${FIPS_REQUIRE_VALIDATED:-0}" = 1 ]; then check_fips_source "$tarball"; fi
   local built="$FIPS_CACHE/fips-$key/fips.so"
   if [ ! -f "$built" ]; then
     log "building the FIPS provider from $(basename "$tarball") (about a minute)"
     local src="$FIPS_CACHE/src-$key"
     rm -rf "$src" && mkdir -p "$src"
     tar -xzf "$tarball" -C "$src" --strip-components=1
-    (cd "$src" && ./Configure enable-fips no-tests >/dev/null \
+    (cd "$src" && ./Configure "${FIPS_CONFIGURE[@]}" >/dev/null \
        && make -j"$(nproc)" build_generated >/dev/null && make -j"$(nproc)" providers/fips.so >/dev/null)
     mkdir -p "$(dirname "$built")"
     cp "$src/providers/fips.so" "$built.tmp" && mv "$built.tmp" "$built"
+    basename "$tarball" > "$marker"
     rm -rf "$src"
   fi
   exec {lock}>&-
