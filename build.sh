@@ -370,7 +370,8 @@ debroot() {
 #     the image's datadog-fips-proxy.ini points the daemon there;
 #   - the shipped cfg with `log stdout` for the UDP syslog on 127.0.0.1 a container does not have
 #     (the only change; it still passes `haproxy -c`);
-#   - runs as dd-agent (numeric, so Kubernetes' runAsNonRoot can check it), PID 1 is the daemon.
+#   - runs as dd-agent (numeric, so Kubernetes' runAsNonRoot can check it), PID 1 is the daemon;
+#   - probe.sh, for exec health probes (the frontends bind loopback, out of kubelet's reach).
 # -> artifacts/images/datadog-fips-proxy_<version>_amd64.oci.tar (`podman load -i`, or
 #    `skopeo copy oci-archive:<file> docker-daemon:datadog-fips-proxy:<version>`).
 IMG="$ART/images"
@@ -400,6 +401,7 @@ image() {
 
   install -m 0644 "$ROOT/src/dist/container/datadog-fips-proxy.ini" "$root$etc/datadog-fips-proxy.ini"
   install -m 0755 "$ROOT/src/dist/container/entrypoint.sh" "$root$app/embedded/bin/container-entrypoint.sh"
+  install -m 0755 "$ROOT/src/dist/container/probe.sh" "$root$app/embedded/bin/container-probe.sh"
   sed -i 's|^\(\s*\)log 127\.0\.0\.1 local0$|\1log stdout format raw local0|' "$root$etc/datadog-fips-proxy.cfg"
   grep -q '^\s*log stdout format raw local0$' "$root$etc/datadog-fips-proxy.cfg" \
     || { echo "image: the shipped cfg has no 'log 127.0.0.1 local0' line to turn into 'log stdout'" >&2; exit 1; }

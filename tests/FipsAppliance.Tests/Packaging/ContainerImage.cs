@@ -113,6 +113,19 @@ public sealed class ContainerImage : IAsyncInitializer, IDisposable
         return new RunningProcess("unshare", args);
     }
 
+    /// <summary>
+    /// Runs a command in the image's root as its User, with its Env plus <paramref name="env"/>, on
+    /// the host's network: what `kubectl exec` and an exec probe do beside a running container.
+    /// </summary>
+    public Task<ProcessResult> ExecAsync(IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var args = new List<string> { $"--userspec={Config.GetProperty("User").GetString()}", Root, "/usr/bin/env", "-i" };
+        args.AddRange(Strings("Env"));
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) args.Add($"{k}={v}");
+        args.AddRange(command);
+        return Packages.RunAsync("chroot", args, check: false, timeout: TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>The host pid of the process whose root is this image's (the container's PID 1), or null.</summary>
     public int? ContainerPid1()
     {

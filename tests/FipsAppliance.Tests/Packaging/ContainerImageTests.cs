@@ -36,6 +36,7 @@ public class ContainerImageTests(ImageEnvironment env)
 {
     private ContainerImage Image => env.Image;
     private const string RuntimeDir = "/run/datadog-fips-proxy";
+    private const string Probe = "/opt/datadog-fips-proxy/embedded/bin/container-probe.sh";
 
     [Test]
     public async Task The_image_names_its_user_entry_point_and_the_16_ports_an_orchestrator_reads()
@@ -130,6 +131,11 @@ public class ContainerImageTests(ImageEnvironment env)
             var dd = Image.User("dd-agent")!.Value;
             await Assert.That(File.ReadAllText($"/proc/{pid1}/status")).Matches($@"Uid:\s+{dd.Uid}\s+{dd.Uid}\s+{dd.Uid}\s+{dd.Uid}");
 
+            // The exec probe the README gives Kubernetes and ECS: the stats page answers.
+            var probeEnv = new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() };
+            var probe = await Image.ExecAsync([Probe], probeEnv);
+            await Assert.That(probe.ExitCode).IsEqualTo(0).Because(probe.All);
+
             // What a runtime's stop does: SIGTERM to PID 1; the daemon drains and exits 0.
             Posix.kill(pid1!.Value, Posix.SIGTERM);
             await Assert.That(await container.WaitForExitAsync(TimeSpan.FromSeconds(30))).IsEqualTo(0).Because(container.Output);
@@ -138,6 +144,11 @@ public class ContainerImageTests(ImageEnvironment env)
         {
             await container.DisposeAsync();
         }
+
+        // Stopped: the probe fails, and says why.
+        var after = await Image.ExecAsync([Probe], new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() });
+        await Assert.That(after.ExitCode).IsEqualTo(1);
+        await Assert.That(after.All).Contains($"nothing accepts on 127.0.0.1:{start}");
 
         var output = container.Output;
         await Assert.That(output).Contains($"fipsinstall: FIPS provider installed for this host in {RuntimeDir}");
