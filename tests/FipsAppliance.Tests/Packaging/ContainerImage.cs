@@ -60,15 +60,7 @@ public sealed class ContainerImage : IAsyncInitializer, IDisposable
     public string ReadText(string pathInImage) => File.ReadAllText(HostPath(pathInImage));
 
     /// <summary>The uid and gid of a user of the image (its /etc/passwd), or null.</summary>
-    public (int Uid, int Gid)? User(string name)
-    {
-        foreach (var line in File.ReadAllLines(HostPath("/etc/passwd")))
-        {
-            var f = line.Split(':');
-            if (f.Length > 3 && f[0] == name) return (int.Parse(f[2]), int.Parse(f[3]));
-        }
-        return null;
-    }
+    public (int Uid, int Gid)? User(string name) => DebRoot.UserIn(Root, name);
 
     public IReadOnlyList<string> Strings(string configKey) =>
         Config.TryGetProperty(configKey, out var v) && v.ValueKind == JsonValueKind.Array

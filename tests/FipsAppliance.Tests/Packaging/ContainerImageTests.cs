@@ -110,9 +110,11 @@ public class ContainerImageTests(ImageEnvironment env)
         File.WriteAllText(config.Combine("ca-certificates.crt"), env.Around.Ca.RootPem);
         if (OperatingSystem.IsLinux()) File.SetUnixFileMode(config.Path, (UnixFileMode)0b111_101_101);   // the image's user reads it
         var start = Ports.FreeRange(16);
+        var moved = new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() };
 
-        await using var container = Image.Start(["-f", "/mnt/datadog-fips-proxy.cfg"],
-            env: new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() },
+        // Disposed (killed if still running) in finally, not by `using`: its output is read after.
+        var container = Image.Start(["-f", "/mnt/datadog-fips-proxy.cfg"],
+            env: moved,
             mounts: new Dictionary<string, string> { [config.Path] = "/mnt" });
         try
         {
@@ -132,8 +134,7 @@ public class ContainerImageTests(ImageEnvironment env)
             await Assert.That(File.ReadAllText($"/proc/{pid1}/status")).Matches($@"Uid:\s+{dd.Uid}\s+{dd.Uid}\s+{dd.Uid}\s+{dd.Uid}");
 
             // The exec probe the README gives Kubernetes and ECS: the stats page answers.
-            var probeEnv = new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() };
-            var probe = await Image.ExecAsync([Probe], probeEnv);
+            var probe = await Image.ExecAsync([Probe], moved);
             await Assert.That(probe.ExitCode).IsEqualTo(0).Because(probe.All);
 
             // What a runtime's stop does: SIGTERM to PID 1; the daemon drains and exits 0.
@@ -146,7 +147,7 @@ public class ContainerImageTests(ImageEnvironment env)
         }
 
         // Stopped: the probe fails, and says why.
-        var after = await Image.ExecAsync([Probe], new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() });
+        var after = await Image.ExecAsync([Probe], moved);
         await Assert.That(after.ExitCode).IsEqualTo(1);
         await Assert.That(after.All).Contains($"nothing accepts on 127.0.0.1:{start}");
 

@@ -89,9 +89,12 @@ public sealed class DebRoot : IDisposable
     }
 
     /// <summary>The uid and gid of a user of the root (from its /etc/passwd), or null.</summary>
-    public (int Uid, int Gid)? User(string name)
+    public (int Uid, int Gid)? User(string name) => UserIn(Root, name);
+
+    /// <summary>The uid and gid of a user of the root filesystem at <paramref name="root"/> (its /etc/passwd), or null.</summary>
+    public static (int Uid, int Gid)? UserIn(string root, string name)
     {
-        foreach (var line in File.ReadAllLines(HostPath("/etc/passwd")))
+        foreach (var line in File.ReadAllLines(System.IO.Path.Combine(root, "etc", "passwd")))
         {
             var f = line.Split(':');
             if (f.Length > 3 && f[0] == name) return (int.Parse(f[2]), int.Parse(f[3]));
