@@ -2,7 +2,7 @@ namespace FipsAppliance.Runtime;
 
 /// <summary>
 /// Runtime settings the process chooses for itself before anything else runs, so they hold
-/// whether the daemon is started by systemd or by hand. The GC settings are compiled into the
+/// whether the daemon is started by systemd, by a container runtime or by hand. The GC settings are compiled into the
 /// binary instead (FipsAppliance.csproj): the GC reads them before Main.
 /// </summary>
 internal static class ProcessKnobs
@@ -26,5 +26,20 @@ internal static class ProcessKnobs
     {
         if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
             Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(HomeVariable)))
+            Environment.SetEnvironmentVariable(HomeVariable, "/");
     }
+
+    /// <summary>
+    /// .NET's certificate chain building (every upstream handshake, and the warm-up's) opens the
+    /// user's "disallowed" store under $HOME/.dotnet, read-only. With HOME unset it falls back to
+    /// the uid's passwd entry, and with none (a container run under an arbitrary uid, as OpenShift's
+    /// restricted policy does; a start through `env -i`) it throws InvalidOperationException: the
+    /// daemon died in its TLS warm-up, and no upstream connection could have been verified. So an
+    /// unset or empty HOME becomes "/", as container runtimes set it for a uid without a passwd
+    /// entry: there is no /.dotnet, so that store is empty, as it is for dd-agent under systemd
+    /// (its home, /opt/datadog-agent, does not exist). Only the managed environment changes:
+    /// .NET reads HOME from it; OpenSSL and the processes we start (none) never look.
+    /// </summary>
+    public const string HomeVariable = "HOME";
 }
