@@ -409,7 +409,11 @@ image() {
   uid=$(awk -F: '$1 == "dd-agent" { print $3 }' "$root/etc/passwd")
   gid=$(awk -F: '$1 == "dd-agent" { print $4 }' "$root/etc/passwd")
   [ -n "$uid" ] && [ -n "$gid" ] || { echo "image: the postinst made no dd-agent user" >&2; exit 1; }
-  install -d -m 0700 -o "$uid" -g "$gid" "$root/run/$PKG_NAME"
+  # Also for a runtime that runs the image under another, arbitrary uid with gid 0 (OpenShift's
+  # restricted policy): the run directory is group 0 writable, and the image's cfg (the example,
+  # no secret in it; a cfg mounted in brings its own mode) readable by any user.
+  install -d -m 0770 -o "$uid" -g 0 "$root/run/$PKG_NAME"
+  chmod 0644 "$root$etc/datadog-fips-proxy.cfg"
   # What an image does not carry: the build machine's name and resolvers (the runtime provides
   # them), apt's lists and caches, logs of the build; and, as Debian's slim images, manuals,
   # translations and documentation other than the licences (usr/share/doc/*/copyright).

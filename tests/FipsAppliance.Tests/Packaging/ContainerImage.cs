@@ -74,15 +74,16 @@ public sealed class ContainerImage : IAsyncInitializer, IDisposable
     /// bound read-only (a ConfigMap); then Entrypoint + (<paramref name="command"/> or Cmd) as the
     /// image's User, with the image's Env plus <paramref name="env"/> and nothing else, in new mount
     /// and PID namespaces (the entry point, then the daemon it execs, is PID 1); on the host's network,
-    /// as a sidecar shares its pod's.
+    /// as a sidecar shares its pod's. <paramref name="user"/> overrides the User (`--user`,
+    /// runAsUser); <paramref name="readOnlyRoot"/> false leaves the root writable, as runtimes do by default.
     /// </summary>
     public RunningProcess Start(IReadOnlyList<string>? command = null, IReadOnlyDictionary<string, string>? env = null,
-        bool writableRuntimeDir = true, IReadOnlyDictionary<string, string>? mounts = null)
+        bool writableRuntimeDir = true, IReadOnlyDictionary<string, string>? mounts = null, string? user = null, bool readOnlyRoot = true)
     {
-        var user = Config.GetProperty("User").GetString()!;
+        user ??= Config.GetProperty("User").GetString()!;
         var uidGid = user.Split(':');
         var script = new System.Text.StringBuilder("set -e; r=$1; ");
-        script.Append("mount --bind \"$r\" \"$r\"; mount -o remount,bind,ro \"$r\"; ");
+        if (readOnlyRoot) script.Append("mount --bind \"$r\" \"$r\"; mount -o remount,bind,ro \"$r\"; ");
         script.Append("mount -t proc proc \"$r/proc\"; mount -t tmpfs -o mode=1777 tmpfs \"$r/tmp\"; ");
         if (writableRuntimeDir)
             script.Append($"mount -t tmpfs -o mode=0700,uid={uidGid[0]},gid={uidGid[1]} tmpfs \"$r/run/{Packages.Name}\"; ");

@@ -102,13 +102,7 @@ public class ContainerImageTests(ImageEnvironment env)
     [Test]
     public async Task Started_with_a_read_only_root_it_installs_fips_for_this_machine_and_relays_as_pid_1_until_sigterm()
     {
-        // The administrator's cfg from a ConfigMap: the image's own, pointed at the test intake and
-        // DNS (binds left at 9803-9818, moved by the environment, as the Agent's fips.port_range_start).
-        using var config = new TempDir();
-        File.WriteAllText(config.Combine("datadog-fips-proxy.cfg"),
-            ShippedCfg.PointAtLocal(Image.ReadText(Packages.Cfg), env.Around.Intake.Port, env.Around.Dns.Port, 9803));
-        File.WriteAllText(config.Combine("ca-certificates.crt"), env.Around.Ca.RootPem);
-        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(config.Path, (UnixFileMode)0b111_101_101);   // the image's user reads it
+        using var config = AdministratorsCfg();
         var start = Ports.FreeRange(16);
         var moved = new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() };
 
@@ -137,6 +131,15 @@ public class ContainerImageTests(ImageEnvironment env)
             var probe = await Image.ExecAsync([Probe], moved);
             await Assert.That(probe.ExitCode).IsEqualTo(0).Because(probe.All);
 
+            // `kill -HUP 1` (podman kill -s HUP): a reload in place, and the new model serves.
+            Posix.kill(pid1!.Value, Posix.SIGHUP);
+            await Assert.That(await container.WaitForOutputAsync("Reloaded: configuration #2 ", TimeSpan.FromSeconds(30))).IsTrue().Because(container.Output);
+            await Assert.That(File.Exists($"/proc/{pid1}/status")).IsTrue();
+            (status, _) = await Sandbox.PostMetricsAsync(env.Around.Intake, start, Guid.NewGuid().ToString("N"));
+            await Assert.That(status).IsEqualTo(202);
+            probe = await Image.ExecAsync([Probe], moved);
+            await Assert.That(probe.ExitCode).IsEqualTo(0).Because(probe.All);
+
             // What a runtime's stop does: SIGTERM to PID 1; the daemon drains and exits 0.
             Posix.kill(pid1!.Value, Posix.SIGTERM);
             await Assert.That(await container.WaitForExitAsync(TimeSpan.FromSeconds(30))).IsEqualTo(0).Because(container.Output);
@@ -161,6 +164,43 @@ public class ContainerImageTests(ImageEnvironment env)
     }
 
     [Test]
+    public async Task Under_an_arbitrary_uid_with_gid_0_as_OpenShift_runs_images_it_installs_fips_and_relays()
+    {
+        const string arbitrary = "1000650000:0";   // in no /etc/passwd
+        // The image's own cfg is readable by that user: the check passes.
+        var check = Image.Start(["-c", "-f", Packages.Cfg], user: arbitrary, readOnlyRoot: false, writableRuntimeDir: false);
+        try
+        {
+            await Assert.That(await check.WaitForExitAsync(TimeSpan.FromSeconds(30))).IsEqualTo(0).Because(check.Output);
+            await Assert.That(check.Output).Contains("Configuration file is valid");
+
+            using var config = AdministratorsCfg();
+            var start = Ports.FreeRange(16);
+            var container = Image.Start(["-f", "/mnt/datadog-fips-proxy.cfg"], user: arbitrary, readOnlyRoot: false, writableRuntimeDir: false,
+                env: new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() },
+                mounts: new Dictionary<string, string> { [config.Path] = "/mnt" });
+            try
+            {
+                await Sandbox.WaitUntilRelayingAsync(container, start, TimeSpan.FromSeconds(40));
+                var (status, _) = await Sandbox.PostMetricsAsync(env.Around.Intake, start, Guid.NewGuid().ToString("N"));
+                await Assert.That(status).IsEqualTo(202);
+                await Assert.That(File.ReadAllText($"/proc/{Image.ContainerPid1()}/status")).Matches(@"Uid:\s+1000650000\s");
+            }
+            finally
+            {
+                await container.DisposeAsync();
+            }
+            await Assert.That(container.Output).Contains($"fipsinstall: FIPS provider installed for this host in {RuntimeDir}");
+        }
+        finally
+        {
+            await check.DisposeAsync();
+            // The root is writable in this test and shared by the class: leave the run directory as the image has it.
+            foreach (var f in Directory.EnumerateFiles(Image.HostPath(RuntimeDir))) File.Delete(f);
+        }
+    }
+
+    [Test]
     public async Task Without_a_writable_run_directory_it_refuses_to_start_and_says_what_to_mount()
     {
         await using var container = Image.Start(writableRuntimeDir: false);
@@ -168,6 +208,21 @@ public class ContainerImageTests(ImageEnvironment env)
         await Assert.That(code).IsEqualTo(78).Because(container.Output);
         await Assert.That(container.Output).Contains($"mount a writable volume there (an emptyDir, or --tmpfs {RuntimeDir})");
         await Assert.That(container.Output).DoesNotContain("FIPS mode enabled");
+    }
+
+    /// <summary>
+    /// The administrator's cfg from a ConfigMap, mounted on /mnt: the image's own, pointed at the test
+    /// intake and DNS (binds left at 9803-9818, moved by DD_FIPS_PORT_RANGE_START as the Agent's
+    /// fips.port_range_start), with the test CA beside it; readable by any user, as a ConfigMap is.
+    /// </summary>
+    private TempDir AdministratorsCfg()
+    {
+        var config = new TempDir();
+        File.WriteAllText(config.Combine("datadog-fips-proxy.cfg"),
+            ShippedCfg.PointAtLocal(Image.ReadText(Packages.Cfg), env.Around.Intake.Port, env.Around.Dns.Port, 9803));
+        File.WriteAllText(config.Combine("ca-certificates.crt"), env.Around.Ca.RootPem);
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(config.Path, (UnixFileMode)0b111_101_101);
+        return config;
     }
 
     [Test]
