@@ -3,8 +3,8 @@
 # Debian 12 machine and is quick when nothing changed.
 #
 #   build     publish the Native AOT binary and prepare the FIPS module  -> artifacts/
-#   test      build and package, then run the TUnit suite (unit, black-box against the published
-#             binary, the packages installed into a cached minimal Debian root)
+#   test      build, package and make the image, then run the TUnit suite (unit, black-box against
+#             the published binary, the packages installed into a cached minimal Debian root, the image)
 #   run       build, then run the daemon with the shipped example configuration
 #   fips      only build (cached) and install (per machine) the OpenSSL FIPS provider
 #   clean     remove artifacts/ and every bin/ obj/
@@ -480,5 +480,5 @@ case "$cmd" in
   debroot) package; debroot ;;
   image) image ;;
   clean) rm -rf "$ART"; find "$ROOT/src" "$ROOT/tests" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+  *) sed -n '2,/^set -euo pipefail/{/^#/p}' "$0"; exit 2 ;;
 esac
