@@ -22,24 +22,35 @@ internal static class ProcessKnobs
     /// SocketAsyncEngine's static initializer, through Environment.GetEnvironmentVariable, which
     /// sees variables set in-process (unlike OpenSSL, which reads the C environment).
     /// </summary>
-    public static void Apply()
+    public static void UseInlineCompletions()
     {
         if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
             Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(HomeVariable)))
-            Environment.SetEnvironmentVariable(HomeVariable, "/");
+    }
+
+    /// <summary>Everything the daemon sets for itself at the top of Main.</summary>
+    public static void Apply()
+    {
+        UseInlineCompletions();
+        Environment.SetEnvironmentVariable(HomeVariable, "/");
     }
 
     /// <summary>
-    /// .NET's certificate chain building (every upstream handshake, and the warm-up's) opens the
-    /// user's "disallowed" store under $HOME/.dotnet, read-only. With HOME unset it falls back to
-    /// the uid's passwd entry, and with none (a container run under an arbitrary uid, as OpenShift's
-    /// restricted policy does; a start through `env -i`) it throws InvalidOperationException: the
-    /// daemon died in its TLS warm-up, and no upstream connection could have been verified. So an
-    /// unset or empty HOME becomes "/", as container runtimes set it for a uid without a passwd
-    /// entry: there is no /.dotnet, so that store is empty, as it is for dd-agent under systemd
-    /// (its home, /opt/datadog-agent, does not exist). Only the managed environment changes:
-    /// .NET reads HOME from it; OpenSSL and the processes we start (none) never look.
+    /// Whom the relay trusts is the cfg's business alone (ca-file, verify, crl-file), never the
+    /// home directory of whoever started it. .NET's certificate chain building (every upstream
+    /// handshake, and the warm-up's) opens the user's "disallowed" store under $HOME/.dotnet, and
+    /// it throws where that cannot be read:
+    ///  - no HOME and no passwd entry for the uid (a container under an arbitrary uid, as
+    ///    OpenShift's restricted policy runs images; `env -i`): InvalidOperationException;
+    ///  - a store directory the daemon's user may not list, such as another user's: started with
+    ///    that user's HOME (`sudo -u dd-agent` keeping the caller's HOME, with a
+    ///    ~/.dotnet/corefx/cryptography/x509stores/disallowed of mode 0700 there):
+    ///    UnauthorizedAccessException. (A home it cannot even enter is harmless: no store is seen.)
+    /// Either way the daemon died in its TLS warm-up, and no upstream could have been verified.
+    /// So HOME is "/" for the process, whatever it was: there is no /.dotnet (only root could make
+    /// one), so that store is empty, as it always was for dd-agent under systemd (its home,
+    /// /opt/datadog-agent, has none). Only the managed environment changes: .NET reads HOME
+    /// from it, and nothing else of ours does; OpenSSL never looks, and the daemon starts no process.
     /// </summary>
     public const string HomeVariable = "HOME";
 }

@@ -36,4 +36,40 @@ public class StartupTests
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, start + ShippedCfg.StatsOffset));
     }
+
+    /// <summary>
+    /// Trust comes from the cfg alone: a HOME whose .NET certificate store cannot be read (here a
+    /// "disallowed" store of mode 000 that the daemon's user may not list; in the field, another
+    /// user's store after `sudo -u` kept that user's HOME) neither stops the start nor fails the
+    /// upstream's verification. Before, the daemon died in its TLS warm-up with exit 134.
+    /// </summary>
+    [Test]
+    public async Task Starts_and_relays_whatever_the_home_directory_of_its_user_holds()
+    {
+        Packaging.Packages.RequireRoot();
+        await using var around = await RelayEnvironment.StartAsync(new EnvironmentOptions());
+        using var dir = new TempDir();
+        var start = Ports.FreeRange(16);
+        var cfg = dir.File("datadog-fips-proxy.cfg", around.Cfg(start));
+        dir.File("ca-certificates.crt", around.Ca.RootPem);
+        var store = dir.Combine("home/.dotnet/corefx/cryptography/x509stores/disallowed");
+        Directory.CreateDirectory(store);
+        if (OperatingSystem.IsLinux())
+        {
+            // Every directory on the way can be entered by the daemon's user (nobody); the store itself not.
+            for (var d = Path.GetDirectoryName(store)!; d.Length >= dir.Path.Length; d = Path.GetDirectoryName(d)!)
+                File.SetUnixFileMode(d, (UnixFileMode)0b111_101_101);
+            File.SetUnixFileMode(store, UnixFileMode.None);
+        }
+
+        await using var daemon = new RunningProcess("setpriv", ["--reuid", "nobody", "--regid", "nogroup", "--clear-groups", Repo.Binary, "-f", cfg],
+            new Dictionary<string, string?> { ["HOME"] = dir.Combine("home"), ["DD_FIPS_LOCAL_ADDRESS"] = null, ["DD_FIPS_PORT_RANGE_START"] = null },
+            dir.Path);
+        await Packaging.Sandbox.WaitUntilRelayingAsync(daemon, start, TimeSpan.FromSeconds(30));
+        var (status, seen) = await Packaging.Sandbox.PostMetricsAsync(around.Intake, start, Guid.NewGuid().ToString("N"));
+        await Assert.That(status).IsEqualTo(202);
+        await Assert.That(seen?.Sni).IsEqualTo("metrics.agent.ddog-gov.com");
+        daemon.Signal(Posix.SIGTERM);
+        await Assert.That(await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30))).IsEqualTo(0).Because(daemon.Output);
+    }
 }

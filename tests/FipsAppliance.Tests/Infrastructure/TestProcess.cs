@@ -13,5 +13,5 @@ internal static class TestProcess
     /// before the test process creates its first socket, which is when .NET reads it.
     /// </summary>
     [ModuleInitializer]
-    internal static void UseTheDaemonsSocketSettings() => ProcessKnobs.Apply();
+    internal static void UseTheDaemonsSocketSettings() => ProcessKnobs.UseInlineCompletions();
 }
