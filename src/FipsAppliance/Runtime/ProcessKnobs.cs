@@ -2,8 +2,8 @@ namespace FipsAppliance.Runtime;
 
 /// <summary>
 /// Runtime settings the process chooses for itself before anything else runs, so they hold
-/// whether the daemon is started by systemd, by a container runtime or by hand. The GC settings are compiled into the
-/// binary instead (FipsAppliance.csproj): the GC reads them before Main.
+/// whether the daemon is started by systemd, by a container runtime or by hand. The GC settings
+/// are compiled into the binary instead (FipsAppliance.csproj): the GC reads them before Main.
 /// </summary>
 internal static class ProcessKnobs
 {
