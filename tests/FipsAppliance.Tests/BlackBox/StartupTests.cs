@@ -48,7 +48,12 @@ public class StartupTests
     {
         Packaging.Packages.RequireRoot();
         await using var around = await RelayEnvironment.StartAsync(new EnvironmentOptions());
+        // The daemon runs as nobody, who may not reach the checkout (a clone under /root): the
+        // binary and a FIPS tree installed for it (named by --ini) are copied under /tmp.
+        using var fips = await Fips.FipsTree.CreateAsync();
         using var dir = new TempDir();
+        var binary = Path.Combine(dir.Path, "datadog-fips-proxy");
+        File.Copy(Repo.Binary, binary);
         var start = Ports.FreeRange(16);
         var cfg = dir.File("datadog-fips-proxy.cfg", around.Cfg(start));
         dir.File("ca-certificates.crt", around.Ca.RootPem);
@@ -56,13 +61,16 @@ public class StartupTests
         Directory.CreateDirectory(store);
         if (OperatingSystem.IsLinux())
         {
-            // Every directory on the way can be entered by the daemon's user (nobody); the store itself not.
+            // Every directory on the way can be entered by the daemon's user; the store itself not.
             for (var d = Path.GetDirectoryName(store)!; d.Length >= dir.Path.Length; d = Path.GetDirectoryName(d)!)
                 File.SetUnixFileMode(d, (UnixFileMode)0b111_101_101);
             File.SetUnixFileMode(store, UnixFileMode.None);
+            File.SetUnixFileMode(binary, (UnixFileMode)0b111_101_101);
+            File.SetUnixFileMode(Path.GetDirectoryName(fips.Embedded)!, (UnixFileMode)0b111_101_101);
         }
 
-        await using var daemon = new RunningProcess("setpriv", ["--reuid", "nobody", "--regid", "nogroup", "--clear-groups", Repo.Binary, "-f", cfg],
+        await using var daemon = new RunningProcess("setpriv",
+            ["--reuid", "nobody", "--regid", "nogroup", "--clear-groups", binary, "-f", cfg, "--ini", fips.Ini],
             new Dictionary<string, string?> { ["HOME"] = dir.Combine("home"), ["DD_FIPS_LOCAL_ADDRESS"] = null, ["DD_FIPS_PORT_RANGE_START"] = null },
             dir.Path);
         await Packaging.Sandbox.WaitUntilRelayingAsync(daemon, start, TimeSpan.FromSeconds(30));
