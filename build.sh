@@ -219,6 +219,10 @@ changelog() {
 # The newest changelog entry: "<version> <date> <who>".
 changelog_head() { grep -m1 -E '^[0-9]' "$ROOT/src/dist/changelog"; }
 
+# Noon UTC of the newest changelog entry's date, in seconds: every timestamp in the packages and
+# the image (SOURCE_DATE_EPOCH, buildah --timestamp), so that rebuilds are byte-identical.
+release_epoch() { date -u -d "$(changelog_head | cut -d' ' -f2) 12:00:00" +%s; }
+
 # The highest GLIBC_x.y symbol version the shipped ELF files need (the real libc6 dependency).
 glibc_needed() {
   objdump -T "$@" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sed 's/GLIBC_//' | sort -uV | tail -n1
@@ -297,7 +301,7 @@ package() {
   log "packaging $v"
   mkdir -p "$PKG"
   rm -f "$PKG"/*.deb "$PKG"/*.rpm
-  epoch=$(date -u -d "$(echo "$head" | cut -d' ' -f2) 12:00:00" +%s)
+  epoch=$(release_epoch)
   make_deb "$v" "$epoch"
   make_rpm "$v" "$epoch"
 }
@@ -424,7 +428,7 @@ image() {
   find "$root/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete
 
   local epoch ctr mnt ports=()
-  epoch=$(date -u -d "$(changelog_head | cut -d' ' -f2) 12:00:00" +%s)
+  epoch=$(release_epoch)
   for p in $(seq 9803 9818); do ports+=(--port "$p/tcp"); done
   local ba=(buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs)
   ctr=$("${ba[@]}" from --quiet scratch)

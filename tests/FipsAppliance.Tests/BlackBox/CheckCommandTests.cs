@@ -29,7 +29,7 @@ public class CheckCommandTests
         var path = dir.File("check.cfg", cfg);
         return which == Relay.Ours
             ? await ProcessRunner.RunAsync(Repo.Binary, ["-c", "-f", path])
-            : await ProcessRunner.RunAsync("/usr/sbin/haproxy", ["-c", "-f", path]);
+            : await ProcessRunner.RunAsync(RelayUnderTest.HaProxyBinary, ["-c", "-f", path]);
     }
 
     [Test]
