@@ -9,12 +9,17 @@
 #
 # Four parts, in this order (the defaults keep the whole run under 10 minutes on 2 cores):
 #   shapes      for each load shape in BENCH_SHAPES and each body size: ROUNDS pairs of runs,
-#               a fresh relay process per run (A B A B ...).
+#               a fresh relay process per run (A B, B A, A B ...: the order turns every pair.
+#               An A/A control, HAProxy in both slots, gave the slot that always ran first 0.95
+#               of the other over 8 pairs and 0.92 over the long-lived part's 5: within the
+#               noise, but a lean no relay should get from its place in the order).
 #   long-lived  both relays started once and kept: idle first (RSS, CPU), then BENCH_LONG_RUNS
 #               short runs alternating A/B on the same two processes (what an appliance lives
 #               through: connections come and go, the process stays), then idle again.
 #   churn       `Connection: close` at full rate for BENCH_CHURN seconds, a fresh relay each:
 #               peak fds and RSS during the run and what is left after it.
+# The report also pools every pair's ratio of all shapes per body size (req/s, CPU per request,
+# p99) into a geometric mean with a 95 % interval and says whether the gap is larger than the noise.
 #
 # Environment:
 #   BENCH_SHAPES="1x1 1x2 2x1 2x2"   load shapes <wrk threads>x<nginx workers>
@@ -354,6 +359,9 @@ run_fresh() {  # run_fresh relay shape wrk_threads size round
   stop_pid "$RELAY_PID"
 }
 
+# The two relays in the order of pair <n>: ours first in odd pairs, HAProxy first in even ones.
+pair_order() { if (( $1 % 2 )); then echo ours haproxy; else echo haproxy ours; fi; }
+
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 # Shapes grouped by intake worker count, so nginx restarts once per count.
@@ -364,7 +372,7 @@ for workers in $(for s in $SHAPES; do echo "${s#*x}"; done | awk '!seen[$0]++');
     for ((round = 1; round <= ROUNDS; round++)); do
       for size in $SIZES; do
         log "shape $shape (wrk -t${shape%x*}, nginx $workers worker(s)), ${size}-byte POSTs, pair $round/$ROUNDS"
-        for relay in ours haproxy; do
+        for relay in $(pair_order "$round"); do
           [ -n "${BROKEN[$relay]:-}" ] && continue
           run_fresh "$relay" "$shape" "${shape%x*}" "$size" "$round"
         done
@@ -403,7 +411,7 @@ if [ "$LONG_RUNS" -gt 0 ] || [ "$IDLE" -gt 0 ]; then
   done
   for ((run = 1; run <= LONG_RUNS; run++)); do
     for size in $SIZES; do
-      for relay in ours haproxy; do
+      for relay in $(pair_order "$run"); do
         [ -n "${LONG_PID[$relay]:-}" ] || continue
         [ -n "${BROKEN[$relay]:-}" ] && continue
         if ! measure "$relay" "${LONG_PID[$relay]}" "${LONG_PORT[$relay]}" long-lived 2xauto "$size" "$run" 2 "$CONNS" "$LONG_DURATION" \
@@ -478,6 +486,28 @@ fmt() { awk -v x="$1" -v d="$2" 'BEGIN { if (x == "n/a" || x == "") print "n/a";
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 human_size() { awk -v b="$1" 'BEGIN { if (b >= 1024 && b % 1024 == 0) printf "%d KiB", b / 1024; else printf "%d B", b }'; }
 pair() { printf '%s / %s' "$(fmt "$1" "$3")" "$(fmt "$2" "$3")"; }   # "ours / haproxy"
+# pooled <column> <lower is better: 0|1> <part shape>... : every pair's ratio of those shapes (one
+# size, from SIZE) pooled into a geometric mean with a 95 % interval (Student's t on the logs).
+# Shapes differ, so this is the ratio on average over them; a single shape's two pairs bound nothing
+# (t = 12.7 at one degree of freedom), and pairs of the same relay moved by +-0.3 on this machine.
+pooled() {
+  local column=$1 lower=$2 part shape; shift 2
+  part=$1; shift
+  for shape in "$@"; do ratios "$part" "$shape" "$SIZE" "$column"; echo; done | tr ' ' '\n' | grep -v '^$' \
+    | awk -v lower="$lower" '$1 > 0 { l[n++] = log($1); s += log($1) }
+      END {
+        if (n < 2) { print "n/a | n/a | " n " | n/a"; exit }
+        m = s / n; for (i = 0; i < n; i++) v += (l[i] - m) ^ 2; sd = sqrt(v / (n - 1))
+        split("12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131 2.120 2.110 2.101 2.093 2.086", t, " ")
+        q = (n - 1 <= 20) ? t[n - 1] : (n - 1 <= 30 ? 2.042 : 1.96)
+        lo = exp(m - q * sd / sqrt(n)); hi = exp(m + q * sd / sqrt(n))
+        # "ahead" and "behind" from where ours is better: above 1 for rates, below 1 for costs.
+        if (lower) { a = lo; lo = 1 / hi; hi = 1 / a; g = 1 / exp(m) } else g = exp(m)
+        verdict = (lo > 1) ? "ahead" : (hi < 1 ? "behind" : "not distinguishable from level")
+        if (lo >= 1.1) verdict = "ahead by 1.1x or more"
+        printf "%.2f | %.2f-%.2f | %d | %s\n", g, lo, hi, n, verdict
+      }'
+}
 med() { col "$@" | median; }
 
 # One table row per shape and size: the medians, the ratio of the medians, and every pair's ratio.
@@ -512,7 +542,7 @@ REPORT="$RUN/report.md"
   echo
   echo "wrk (POST bodies of $(for s in $SIZES; do human_size "$s"; echo -n ', '; done | sed 's/, $//'))" \
        "-> relay on 127.0.0.1 (mode http) -> TLS -> nginx intake on 127.0.0.1:$INTAKE_PORT answering 202."
-  echo "A cell \`a / b\` is ours / haproxy; ratio = ours / haproxy, of the medians; \"every pair\" lists ours / haproxy of each pair of runs made back to back (A then B)."
+  echo "A cell \`a / b\` is ours / haproxy; ratio = ours / haproxy, of the medians; \"every pair\" lists ours / haproxy of each pair of runs made back to back (ours first in odd pairs, HAProxy first in even ones)."
   echo "cfg: $CFG_ORIGIN. Upstream handshakes are counted at the intake (one log line per new TLS connection; \`r\` = resumed)."
   echo
   echo "## Load shapes (a fresh relay process per run, $ROUNDS pair(s) of ${DURATION} s runs after ${WARMUP} s warm-up, $CONNS keep-alive connections)"
@@ -523,6 +553,21 @@ REPORT="$RUN/report.md"
   for shape in $SHAPES; do shape_rows shapes "$shape"; done
   echo
   echo "Worst requests/s ratio over every pair of every shape: $(for shape in $SHAPES; do for size in $SIZES; do ratios shapes "$shape" "$size" 6; echo; done; done | tr ' ' '\n' | grep -v '^$' | sort -g | head -n1)"
+  echo
+  echo "## Pooled over the shapes (every pair's ratio, geometric mean, 95 % interval)"
+  echo
+  echo "Ours over HAProxy, written so that above 1 is ours ahead: req/s as measured, CPU per request and p99 inverted (HAProxy's over ours)."
+  echo "A shape's own two pairs bound nothing; pooled, the interval says whether a gap is larger than this machine's noise."
+  echo
+  echo "| part | body | metric | pooled | 95 % interval | pairs | verdict |"
+  echo "|---|---|---|---|---|---|---|"
+  for SIZE in $SIZES; do
+    for metric in "req/s:6:0" "CPU per request:9:1" "p99:8:1"; do
+      IFS=: read -r name column lower <<<"$metric"
+      echo "| shapes | $(human_size "$SIZE") | $name | $(pooled "$column" "$lower" shapes $SHAPES) |"
+      [ "$LONG_RUNS" -gt 0 ] && echo "| long-lived | $(human_size "$SIZE") | $name | $(pooled "$column" "$lower" long-lived 2xauto) |"
+    done
+  done
   echo
   if [ "$LONG_RUNS" -gt 0 ]; then
     echo "## Long-lived processes (one relay process each, $LONG_RUNS x ${LONG_DURATION} s runs per size, alternating, $CONNS new connections per run, wrk -t2, nginx auto workers)"
