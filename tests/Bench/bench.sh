@@ -565,7 +565,7 @@ REPORT="$RUN/report.md"
     for metric in "req/s:6:0" "CPU per request:9:1" "p99:8:1"; do
       IFS=: read -r name column lower <<<"$metric"
       echo "| shapes | $(human_size "$SIZE") | $name | $(pooled "$column" "$lower" shapes $SHAPES) |"
-      [ "$LONG_RUNS" -gt 0 ] && echo "| long-lived | $(human_size "$SIZE") | $name | $(pooled "$column" "$lower" long-lived 2xauto) |"
+      if [ "$LONG_RUNS" -gt 0 ]; then echo "| long-lived | $(human_size "$SIZE") | $name | $(pooled "$column" "$lower" long-lived 2xauto) |"; fi
     done
   done
   echo
