@@ -486,14 +486,13 @@ fmt() { awk -v x="$1" -v d="$2" 'BEGIN { if (x == "n/a" || x == "") print "n/a";
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 human_size() { awk -v b="$1" 'BEGIN { if (b >= 1024 && b % 1024 == 0) printf "%d KiB", b / 1024; else printf "%d B", b }'; }
 pair() { printf '%s / %s' "$(fmt "$1" "$3")" "$(fmt "$2" "$3")"; }   # "ours / haproxy"
-# pooled <column> <lower is better: 0|1> <part shape>... : every pair's ratio of those shapes (one
-# size, from SIZE) pooled into a geometric mean with a 95 % interval (Student's t on the logs).
+# pooled <size> <column> <lower is better: 0|1> <part> <shape>... : every pair's ratio of those
+# shapes pooled into a geometric mean with a 95 % interval (Student's t on the logs).
 # Shapes differ, so this is the ratio on average over them; a single shape's two pairs bound nothing
 # (t = 12.7 at one degree of freedom), and pairs of the same relay moved by +-0.3 on this machine.
 pooled() {
-  local column=$1 lower=$2 part shape; shift 2
-  part=$1; shift
-  for shape in "$@"; do ratios "$part" "$shape" "$SIZE" "$column"; echo; done | tr ' ' '\n' | grep -v '^$' \
+  local size=$1 column=$2 lower=$3 part=$4 shape; shift 4
+  for shape in "$@"; do ratios "$part" "$shape" "$size" "$column"; echo; done | tr ' ' '\n' | grep -v '^$' \
     | awk -v lower="$lower" '$1 > 0 { l[n++] = log($1); s += log($1) }
       END {
         if (n < 2) { print "n/a | n/a | " n " | n/a"; exit }
@@ -561,11 +560,11 @@ REPORT="$RUN/report.md"
   echo
   echo "| part | body | metric | pooled | 95 % interval | pairs | verdict |"
   echo "|---|---|---|---|---|---|---|"
-  for SIZE in $SIZES; do
+  for size in $SIZES; do
     for metric in "req/s:6:0" "CPU per request:9:1" "p99:8:1"; do
       IFS=: read -r name column lower <<<"$metric"
-      echo "| shapes | $(human_size "$SIZE") | $name | $(pooled "$column" "$lower" shapes $SHAPES) |"
-      if [ "$LONG_RUNS" -gt 0 ]; then echo "| long-lived | $(human_size "$SIZE") | $name | $(pooled "$column" "$lower" long-lived 2xauto) |"; fi
+      echo "| shapes | $(human_size "$size") | $name | $(pooled "$size" "$column" "$lower" shapes $SHAPES) |"
+      if [ "$LONG_RUNS" -gt 0 ]; then echo "| long-lived | $(human_size "$size") | $name | $(pooled "$size" "$column" "$lower" long-lived 2xauto) |"; fi
     done
   done
   echo
