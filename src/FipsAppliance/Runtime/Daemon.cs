@@ -116,7 +116,12 @@ internal sealed partial class Daemon
             return 1;
         }
         model.StartAsync().GetAwaiter().GetResult();
-        WarmUpTls(model);
+        if (!WarmUpTls(model))
+        {
+            Listeners.Abandon(plan);
+            model.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(3));
+            return 1;
+        }
         _idleTrim = new IdleMemoryTrim(_timers, RelayedBytes);
         _idleTrim.AfterStartup();            // before the listeners accept: no request waits on it
         listeners.Commit(plan);
@@ -193,19 +198,37 @@ internal sealed partial class Daemon
         return model;
     }
 
-    private void WarmUpTls(ProxyRuntime model)
+    /// <summary>
+    /// The start-up handshake (<see cref="TlsWarmUp"/>). False when TLS itself does not work in this
+    /// process: the caller refuses to start.
+    /// </summary>
+    private bool WarmUpTls(ProxyRuntime model)
     {
         try
         {
             var (took, buffersReleased) = TlsWarmUp.RunAsync(model.FirstTlsPolicy, TimeSpan.FromSeconds(3)).GetAwaiter().GetResult();
             LogWarmedUp(_log, (long)took.TotalMilliseconds);
             if (!buffersReleased) LogBuffersKept(_log);
+            return true;
         }
         catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException
                                    or System.Net.Sockets.SocketException or OperationCanceledException
                                    or System.Security.Cryptography.CryptographicException)
         {
+            // A handshake that failed or took too long (a loaded machine): only the warm-up is lost.
             LogWarmUpFailed(_log, e.Message);
+            return true;
+        }
+        catch (Exception e)
+        {
+            // Not a failed handshake: .NET's TLS stack broke in this process, as it did for a
+            // certificate store it could not read (UnauthorizedAccessException from chain building)
+            // and for no home directory at all, both before HOME was set to / (ProcessKnobs).
+            // Every handshake with a server would break the same way, each request with a 500.
+            // So refuse to start, as a FIPS failure does, with one line that names the cause,
+            // not the runtime's stack trace and exit 134 or 139.
+            LogTlsBroken(_log, $"{e.GetType().Name}: {e.Message}");
+            return false;
         }
     }
 
@@ -448,6 +471,9 @@ internal sealed partial class Daemon
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "TLS warm-up handshake failed ({Reason}); the first connection to a server pays for it.")]
     private static partial void LogWarmUpFailed(ILogger log, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "TLS does not work in this process, refusing to start: {Reason}. Every connection to a server would fail the same way.")]
+    private static partial void LogTlsBroken(ILogger log, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reloading: reading {Cfg}.")]
     private static partial void LogReloading(ILogger log, string cfg);

@@ -210,6 +210,38 @@ public class ContainerImageTests(ImageEnvironment env)
         await Assert.That(container.Output).DoesNotContain("FIPS mode enabled");
     }
 
+    [Test]
+    public async Task When_TLS_itself_breaks_at_start_it_refuses_with_one_line_that_names_the_cause()
+    {
+        // The daemon's HOME is / (ProcessKnobs), so .NET's "disallowed" certificate store is looked
+        // for under /.dotnet. One there that its user cannot list makes .NET's chain building throw
+        // UnauthorizedAccessException, in the start-up handshake as in every handshake with a
+        // server. No cfg could fix that: the daemon must stop, and say why in one line.
+        var store = Image.HostPath("/.dotnet/corefx/cryptography/x509stores/disallowed");
+        Directory.CreateDirectory(store);
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(store, UnixFileMode.None);
+        try
+        {
+            using var config = AdministratorsCfg();
+            var start = Ports.FreeRange(16);
+            await using var container = Image.Start(["-f", "/mnt/datadog-fips-proxy.cfg"],
+                env: new Dictionary<string, string> { ["DD_FIPS_PORT_RANGE_START"] = start.ToString() },
+                mounts: new Dictionary<string, string> { [config.Path] = "/mnt" });
+            var code = await container.WaitForExitAsync(TimeSpan.FromSeconds(40));
+            await Assert.That(code).IsEqualTo(1).Because(container.Output);
+            await Assert.That(container.Output).Contains("TLS does not work in this process, refusing to start: UnauthorizedAccessException");
+            await Assert.That(container.Output).Contains("/.dotnet/corefx/cryptography/x509stores/disallowed");
+            await Assert.That(container.Output).DoesNotContain("Unhandled exception");
+            await Assert.That(container.Output).DoesNotContain(" started: ");
+            await Assert.That(container.Output).DoesNotContain("failed to start their listeners");
+        }
+        finally
+        {
+            // The root is shared by the class: leave it as the image has it.
+            Directory.Delete(Image.HostPath("/.dotnet"), recursive: true);
+        }
+    }
+
     /// <summary>
     /// The administrator's cfg from a ConfigMap, mounted on /mnt: the image's own, pointed at the test
     /// intake and DNS (binds left at 9803-9818, moved by DD_FIPS_PORT_RANGE_START as the Agent's
